@@ -1,0 +1,75 @@
+"""Frontend options (BUILDKIT_FRONTEND_OPT_* as parsed by the gateway) → a frozen Config."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
+
+from .errors import FrontendError
+
+DEFAULT_INDEX_URL = "https://pypi.org/simple/"
+BUILD_ARG = "build-arg:"
+
+
+@dataclass(frozen=True)
+class CacheImport:
+    """One --cache-from entry, as BuildKit passes it in the `cache-imports` option."""
+
+    type: str
+    attrs: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Config:
+    opts: Mapping[str, str]
+    dockerfile_name: str
+    dockerfile_local: str
+    target: str
+    platforms: tuple[str, ...]
+    build_args: Mapping[str, str]
+    cache_imports: tuple[CacheImport, ...]
+    subrequest: str
+    disabled: bool
+
+    @property
+    def platform(self) -> str:
+        """The one target platform ('' = the daemon's default)."""
+        return self.platforms[0] if self.platforms else ""
+
+
+def parse_cache_imports(opts: Mapping[str, str]) -> tuple[CacheImport, ...]:
+    entries: list[CacheImport] = []
+    raw = opts.get("cache-imports", "")
+    if raw:
+        try:
+            decoded = json.loads(raw)
+        except ValueError as exc:
+            raise FrontendError(f"invalid cache-imports option: {exc}") from None
+        for item in decoded or ():
+            attrs = tuple(sorted((item.get("Attrs") or {}).items()))
+            entries.append(CacheImport(type=item.get("Type", ""), attrs=attrs))
+    for ref in filter(None, opts.get("cache-from", "").split(",")):
+        entries.append(CacheImport(type="registry", attrs=(("ref", ref.strip()),)))
+    return tuple(entries)
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def from_opts(opts: Mapping[str, str]) -> Config:
+    build_args = {k[len(BUILD_ARG):]: v for k, v in opts.items() if k.startswith(BUILD_ARG)}
+    platforms = tuple(p.strip() for p in opts.get("platform", "").split(",") if p.strip())
+    return Config(
+        opts=MappingProxyType(dict(opts)),
+        dockerfile_name=opts.get("filename", "") or "Dockerfile",
+        dockerfile_local=opts.get("dockerfilekey", "") or "dockerfile",
+        target=opts.get("target", ""),
+        platforms=platforms,
+        build_args=MappingProxyType(build_args),
+        cache_imports=parse_cache_imports(opts),
+        subrequest=opts.get("requestid", ""),
+        disabled=_truthy(build_args.get("PYLAYERS_DISABLE", "")),
+    )
