@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from frontend import config
+from frontend.errors import FrontendError
+
+
+def test_defaults():
+    c = config.from_opts({})
+    assert c.dockerfile_name == "Dockerfile"
+    assert c.dockerfile_local == "dockerfile"
+    assert c.platforms == () and c.platform == ""
+    assert c.cache_imports == () and not c.disabled and c.subrequest == ""
+
+
+def test_build_args_platform_target_and_disable():
+    c = config.from_opts({"build-arg:FOO": "a=b", "build-arg:PYLAYERS_DISABLE": "true",
+                          "platform": "linux/amd64", "target": "final", "filename": "docker/Dockerfile.prod",
+                          "dockerfilekey": "_dockerfile"})
+    assert dict(c.build_args) == {"FOO": "a=b", "PYLAYERS_DISABLE": "true"}
+    assert c.disabled and c.platform == "linux/amd64" and c.target == "final"
+    assert c.dockerfile_name == "docker/Dockerfile.prod" and c.dockerfile_local == "_dockerfile"
+
+
+def test_cache_imports_json_and_legacy_cache_from():
+    opts = {"cache-imports": json.dumps([{"Type": "registry", "Attrs": {"ref": "r:1", "mode": "max"}}]),
+            "cache-from": "r:2, r:3"}
+    c = config.from_opts(opts)
+    assert c.cache_imports == (
+        config.CacheImport("registry", (("mode", "max"), ("ref", "r:1"))),
+        config.CacheImport("registry", (("ref", "r:2"),)),
+        config.CacheImport("registry", (("ref", "r:3"),)),
+    )
+
+
+def test_bad_cache_imports_is_a_frontend_error():
+    with pytest.raises(FrontendError, match="invalid cache-imports option"):
+        config.from_opts({"cache-imports": "{not json"})
+
+
+def test_opts_are_read_only():
+    c = config.from_opts({"a": "b"})
+    with pytest.raises(TypeError):
+        c.opts["a"] = "c"  # type: ignore[index]
