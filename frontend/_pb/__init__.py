@@ -1,0 +1,1 @@
+"""Generated protobuf modules for BuildKit's wire format (see proto/)."""
