@@ -1,0 +1,100 @@
+"""A small LLBBridge client: the calls pylayers makes, with errors turned into GatewayError."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Mapping, Sequence
+
+import grpc
+
+from .._pb import gateway_pb2, gateway_pb2_grpc, ops_pb2
+from ..errors import GatewayError
+
+log = logging.getLogger("pylayers.gateway")
+MAX_MESSAGE = 16 << 20
+CHANNEL_OPTIONS = (
+    ("grpc.max_receive_message_length", MAX_MESSAGE),
+    ("grpc.max_send_message_length", MAX_MESSAGE),
+    ("grpc.enable_retries", 0),
+    ("grpc.default_authority", "localhost"),
+)
+# The LLBBridge calls every BuildKit with the `return` cap (v0.3.0+) understands.
+DEFAULT_CAPS = frozenset({"solve.base", "solve.inlinereturn", "resolveimage", "readfile", "return"})
+STATUS_UNKNOWN = 2
+
+
+def _rpc(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except grpc.RpcError as exc:
+            details = exc.details() if hasattr(exc, "details") else str(exc)
+            raise GatewayError(details or str(exc)) from None
+    return wrapper
+
+
+class Client:
+    def __init__(self, channel: grpc.Channel) -> None:
+        self.stub = gateway_pb2_grpc.LLBBridgeStub(channel)
+        self.caps: frozenset[str] = DEFAULT_CAPS
+        self.llb_caps: frozenset[str] = frozenset()
+        self.disabled_llb_caps: Mapping[str, str] = {}
+        self.workers: tuple = ()
+        self.returned = False
+
+    @_rpc
+    def ping(self, timeout: float = 15.0) -> None:
+        pong = self.stub.Ping(gateway_pb2.PingRequest(), timeout=timeout)
+        if pong.FrontendAPICaps:
+            self.caps = frozenset(c.ID for c in pong.FrontendAPICaps if c.Enabled)
+        self.llb_caps = frozenset(c.ID for c in pong.LLBCaps if c.Enabled)
+        self.disabled_llb_caps = {c.ID: c.DisabledReasonMsg for c in pong.LLBCaps if not c.Enabled}
+        self.workers = tuple(pong.Workers)
+
+    @_rpc
+    def inputs(self) -> dict[str, ops_pb2.Definition]:
+        return dict(self.stub.Inputs(gateway_pb2.InputsRequest()).Definitions)
+
+    @_rpc
+    def solve(self, *, definition: ops_pb2.Definition | None = None, frontend: str = "",
+              frontend_opt: Mapping[str, str] | None = None,
+              frontend_inputs: Mapping[str, ops_pb2.Definition] | None = None,
+              cache_imports: Sequence[gateway_pb2.CacheOptionsEntry] = (),
+              evaluate: bool = False) -> gateway_pb2.Result:
+        request = gateway_pb2.SolveRequest(
+            Frontend=frontend, FrontendOpt=dict(frontend_opt or {}), allowResultReturn=True,
+            allowResultArrayRef=True, CacheImports=list(cache_imports), Evaluate=evaluate)
+        if definition is not None:
+            request.Definition.CopyFrom(definition)
+        for name, value in (frontend_inputs or {}).items():
+            request.FrontendInputs[name].CopyFrom(value)
+        return self.stub.Solve(request).result
+
+    @_rpc
+    def read_file(self, ref_id: str, path: str) -> bytes:
+        return self.stub.ReadFile(gateway_pb2.ReadFileRequest(Ref=ref_id, FilePath=path)).Data
+
+    @_rpc
+    def warn(self, message: str, detail: Sequence[str] = ()) -> None:
+        if "gateway.warnings" not in self.caps:
+            log.warning("%s", message)
+            return
+        self.stub.Warn(gateway_pb2.WarnRequest(level=1, short=message.encode(),
+                                               detail=[d.encode() for d in detail]))
+
+    @_rpc
+    def return_result(self, result: gateway_pb2.Result | None) -> None:
+        self._mark_returned()
+        self.stub.Return(gateway_pb2.ReturnRequest(result=result or gateway_pb2.Result()))
+
+    @_rpc
+    def return_error(self, message: str, code: int = STATUS_UNKNOWN) -> None:
+        self._mark_returned()
+        self.stub.Return(gateway_pb2.ReturnRequest(error=gateway_pb2.RpcStatus(code=code, message=message)))
+
+    def _mark_returned(self) -> None:
+        if self.returned:
+            raise GatewayError("internal error: Return called twice")
+        self.returned = True

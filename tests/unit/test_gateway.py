@@ -1,0 +1,112 @@
+"""The gateway client and run loop against an in-process fake LLBBridge; the stdio relay on pipes."""
+
+import os
+import socket
+
+import grpc
+import pytest
+
+from frontend import llb
+from frontend._pb import gateway_pb2
+from frontend.errors import FrontendError, GatewayError, InputError
+from frontend.gateway import Client, FrontendEnv, StdioRelay, run_with_client
+from frontend.gateway.client import CHANNEL_OPTIONS
+
+from .fakegateway import FakeBridge, Served
+
+
+@pytest.fixture
+def bridge():
+    fake = FakeBridge(files={("ref-1", "/Dockerfile"): b"FROM x\n"})
+    served = Served(fake)
+    channel = grpc.insecure_channel(served.target, options=CHANNEL_OPTIONS)
+    yield fake, Client(channel)
+    channel.close()
+    served.stop()
+
+
+def test_ping_reads_enabled_caps(bridge):
+    fake, client = bridge
+    fake.llb_caps = (("mergeop", False), ("source.http.checksum", True))
+    client.ping()
+    assert "frontend.inputs" in client.caps
+    assert client.llb_caps == {"source.http.checksum"}
+    assert client.disabled_llb_caps == {"mergeop": "off"}
+
+
+def test_solve_sends_definition_and_result_protocol_flags(bridge):
+    fake, client = bridge
+    result = client.solve(definition=llb.marshal(llb.http("https://x/a")))
+    request = fake.solves[0]
+    assert request.allowResultReturn and request.allowResultArrayRef
+    assert len(getattr(request.Definition, "def")) == 2
+    assert result.ref.id == "ref-1"
+    assert client.read_file("ref-1", "/Dockerfile") == b"FROM x\n"
+
+
+def test_grpc_errors_become_gateway_errors(bridge):
+    _, client = bridge
+    with pytest.raises(GatewayError, match="no such file"):
+        client.read_file("ref-9", "/nope")
+
+
+def test_run_returns_the_build_result_exactly_once(bridge):
+    fake, client = bridge
+    code = run_with_client(client, FrontendEnv({}), lambda c, e: gateway_pb2.Result(metadata={"a": b"1"}))
+    assert code == 0 and len(fake.returns) == 1
+    assert fake.returns[0].result.metadata["a"] == b"1"
+
+
+def test_run_returns_input_errors_as_readable_status(bridge):
+    fake, client = bridge
+
+    def build(c, e):
+        raise InputError("requirements.txt", 3, "'flask' is not pinned")
+
+    assert run_with_client(client, FrontendEnv({}), build) == 1
+    [ret] = fake.returns
+    assert not ret.HasField("result")
+    assert ret.error.message == "requirements.txt:3: 'flask' is not pinned"
+
+
+def test_run_reports_unexpected_exceptions_too(bridge):
+    fake, client = bridge
+
+    def build(c, e):
+        raise KeyError("boom")
+
+    assert run_with_client(client, FrontendEnv({}), build) == 1
+    assert "internal error: KeyError" in fake.returns[0].error.message
+
+
+def test_returning_twice_is_refused(bridge):
+    _, client = bridge
+    client.return_result(None)
+    with pytest.raises(FrontendError):
+        client.return_result(None)
+
+
+def test_env_parses_frontend_opts_and_session():
+    env = FrontendEnv.from_environ({
+        "BUILDKIT_FRONTEND_OPT_0": "build-arg:A=b=c",
+        "BUILDKIT_FRONTEND_OPT_1": "target=final",
+        "BUILDKIT_SESSION_ID": "sid",
+        "BUILDKIT_WORKERS": '[{"ID":"w"}]',
+        "OTHER": "x",
+    })
+    assert env.opts == {"build-arg:A": "b=c", "target": "final"}
+    assert env.session_id == "sid" and env.workers == ({"ID": "w"},)
+
+
+def test_stdio_relay_pumps_both_directions():
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    relay = StdioRelay(in_fd=in_r, out_fd=out_w)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(relay.path)
+    os.write(in_w, b"from buildkit")
+    assert sock.recv(100) == b"from buildkit"
+    sock.sendall(b"to buildkit")
+    assert os.read(out_r, 100) == b"to buildkit"
+    sock.close()
+    os.close(in_w)
