@@ -1,0 +1,17 @@
+"""The Dockerfile side of pylayers: find `RUN pip install -r FILE` steps and rewrite them.
+
+    find_install_steps(text, filename) -> tuple[InstallStep, ...]
+    rewrite(text, {step.key: contexts}) -> Dockerfile for BuildKit's Dockerfile frontend
+    stage_prefix(text, step) / stage_base(text, step) -> (Dockerfile, target stage) to solve
+"""
+
+from __future__ import annotations
+
+from .edit import has_syntax_directive, rewrite, stage_base, stage_prefix
+from .model import InstallOptions, InstallStep
+from .steps import find_install_steps
+
+__all__ = [
+    "InstallOptions", "InstallStep", "find_install_steps", "has_syntax_directive", "rewrite",
+    "stage_base", "stage_prefix",
+]

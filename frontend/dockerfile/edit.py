@@ -1,0 +1,105 @@
+"""Dockerfile text edits: the rewrite that delegates to BuildKit, and the stage cuts it solves."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from .model import InstallStep
+from .parser import Document, Instruction, content, parse, stage_name
+from .steps import find_install_steps
+
+STAGE_NAME = "pylayers-stage"
+
+
+def has_syntax_directive(text: str) -> bool:
+    return parse(text).syntax_line is not None
+
+
+def rewrite(text: str, replacements: Mapping[int, tuple[str, ...]]) -> str:
+    """The Dockerfile without its `# syntax=` line, each replaced step as COPY --link lines."""
+    doc = parse(text)
+    steps = {s.key: s for s in find_install_steps(text, "Dockerfile") if s.key in replacements}
+    unknown = set(replacements) - set(steps)
+    if unknown:
+        raise ValueError(f"not install steps of this Dockerfile: {sorted(unknown)}")
+    ends = {i.start: i.end for i in doc.instructions}
+    out: list[str] = []
+    index = 0
+    while index < len(doc.lines):
+        if index in steps:
+            out.extend(_replacement(doc, steps[index], replacements[index], ends[index]))
+            index = ends[index]
+        else:
+            out.extend(() if index == doc.syntax_line else (doc.lines[index],))
+            index += 1
+    return "".join(out)
+
+
+def _replacement(doc: Document, step: InstallStep, contexts: tuple[str, ...], end: int) -> list[str]:
+    nl = doc.newline
+    lines = [run_line(step, step.before)] if step.before else []
+    lines += [f"COPY --link --from={context} / /" for context in contexts]
+    lines += [run_line(step, step.after)] if step.after else []
+    text = "".join(line + nl for line in lines)
+    last = doc.lines[end - 1]
+    return [text if last.endswith("\n") or not text else text[: -len(nl)]]
+
+
+def run_line(step: InstallStep, command: str) -> str:
+    return " ".join(("RUN",) + step.run_flags + (command,))
+
+
+def stage_prefix(text: str, step: InstallStep) -> tuple[str, str]:
+    """The Dockerfile up to the step (its `before` commands run), and the stage to build."""
+    doc = parse(text)
+    _check_step(doc, step)
+    body, target = _cut(doc, step, step.key)
+    if step.before:
+        body += run_line(step, step.before) + doc.newline
+    return body, target
+
+
+def stage_base(text: str, step: InstallStep) -> tuple[str, str]:
+    """The Dockerfile up to the FROM of the step's stage, and that stage's name to build."""
+    doc = parse(text)
+    _check_step(doc, step)
+    return _cut(doc, step, _stage_from(doc, step.stage_index).end)
+
+
+def _check_step(doc: Document, step: InstallStep) -> None:
+    if not any(i.start == step.key and i.keyword == "run" for i in doc.instructions):
+        raise ValueError(f"line {step.line} is not a RUN instruction of this Dockerfile")
+
+
+def _cut(doc: Document, step: InstallStep, end: int) -> tuple[str, str]:
+    """Lines [0, end) without the syntax line; the step's stage named if it is not."""
+    stage = _stage_from(doc, step.stage_index)
+    target = step.stage_name or _free_name(doc)
+    lines = list(doc.lines[:end])
+    if doc.syntax_line is not None:
+        lines[doc.syntax_line] = ""
+    if step.stage_name is None:
+        lines[stage.start:stage.end] = [_named_from(doc, stage, target)]
+    body = "".join(lines)
+    return (body if not body or body.endswith("\n") else body + doc.newline), target
+
+
+def _stage_from(doc: Document, stage_index: int) -> Instruction:
+    froms = [i for i in doc.instructions if i.keyword == "from"]
+    return froms[stage_index]
+
+
+def _named_from(doc: Document, stage: Instruction, name: str) -> str:
+    """The stage's FROM instruction with ` AS name` added, kept as written if on one line."""
+    if stage.end - stage.start == 1:
+        line = doc.lines[stage.start]
+        return content(line).rstrip() + f" AS {name}" + line[len(content(line)):]
+    return f"FROM {stage.args} AS {name}{doc.newline}"
+
+
+def _free_name(doc: Document) -> str:
+    used = {stage_name(i.args) for i in doc.instructions if i.keyword == "from"}
+    name, n = STAGE_NAME, 1
+    while name in used:
+        name, n = f"{STAGE_NAME}-{n}", n + 1
+    return name

@@ -1,0 +1,134 @@
+"""Find the `RUN pip install -r FILE [&& ...]` steps of a Dockerfile that pylayers can replace.
+
+Conservative by design: any doubt and the RUN is not a step, so BuildKit's Dockerfile frontend
+runs it as written (always correct, only not split into layers).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Iterator
+
+from ..errors import InputError
+from .model import InstallStep
+from .parser import Document, Instruction, exec_form, parse, split_flags, stage_name
+from .pipargs import ParsedInstall, parse_install_args
+from .shell import Command, Word, split_and_chain
+
+_PIP = re.compile(r"pip(?:3(?:\.\d+)?)?")
+_PYTHON = re.compile(r"python(?:3(?:\.\d+)?)?")
+_MENTIONS_PIP = re.compile(r"(?:pip|uv)[\d.]*")
+_RUN_FLAGS = ("--network=", "--security=")
+# mounts that cannot change what pip installs; bind, secret and ssh mounts may carry the
+# requirements files, wheels or index configuration pylayers cannot see from the stage
+_MOUNT_TYPES = ("cache", "tmpfs")
+_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+# builtins whose effect would outlive their command (and so reach the pip install)
+_STATEFUL = frozenset((
+    "cd", "pushd", "popd", "export", "unset", "set", "source", ".", "alias", "unalias", "umask",
+    "ulimit", "readonly", "local", "declare", "typeset", "shift", "trap", "exec", "eval", "hash",
+    "exit", "return", "break", "continue", "wait", "!", "{", "}", "if", "then", "else", "elif",
+    "fi", "for", "while", "until", "do", "done", "case", "esac", "function", "[[", "]]",
+))
+USER_MESSAGE = (
+    "pip install --user is not supported by pylayers: packages go into the interpreter's own "
+    "site-packages; drop --user (or build with --build-arg PYLAYERS_DISABLE=1)"
+)
+
+
+def find_install_steps(text: str, filename: str) -> tuple[InstallStep, ...]:
+    doc = parse(text)
+    steps = (_step(doc, instr, index, name, filename) for instr, index, name in runs(doc))
+    return tuple(step for step in steps if step is not None)
+
+
+def runs(doc: Document) -> Iterator[tuple[Instruction, int, str | None]]:
+    """Each RUN instruction after a FROM, with its stage's index and name."""
+    index, name = -1, None
+    for instr in doc.instructions:
+        if instr.keyword == "from":
+            index, name = index + 1, stage_name(instr.args)
+        elif instr.keyword == "run" and index >= 0 and not instr.heredoc:
+            yield instr, index, name
+
+
+def _step(doc: Document, instr: Instruction, stage_index: int, name: str | None,
+          filename: str) -> InstallStep | None:
+    flags, command = split_flags(instr.args)
+    if not all(_harmless_flag(f) for f in flags):
+        return None
+    chain = _commands(command)
+    if chain is None or sum(_mentions_pip(c) for c in chain) != 1:
+        return None
+    at = next(i for i, c in enumerate(chain) if _mentions_pip(c))
+    found = _install(chain[at])
+    if found is None or not _safe_around(chain[:at], chain[at + 1:], doc.escape):
+        return None
+    executable, kind, parsed = found
+    if parsed.user:
+        raise InputError(filename, instr.start + 1, USER_MESSAGE)
+    return InstallStep(
+        key=instr.start, line=instr.start + 1, stage_index=stage_index, stage_name=name,
+        interpreter=(executable, kind), options=parsed.options, run_flags=flags,
+        before=_joined(chain[:at]), after=_joined(chain[at + 1:]),
+    )
+
+
+def _harmless_flag(flag: str) -> bool:
+    if not flag.startswith("--mount="):
+        return flag.startswith(_RUN_FLAGS)
+    fields = flag[len("--mount="):].replace('"', "").replace("'", "").split(",")
+    types = [f.partition("=")[2] for f in fields if f.partition("=")[0].lower() == "type"]
+    return types in ([t] for t in _MOUNT_TYPES)
+
+
+def _commands(command: str) -> tuple[Command, ...] | None:
+    argv = exec_form(command)
+    if argv is None:
+        return split_and_chain(command)
+    return (Command(command, tuple(Word(a, True) for a in argv)),) if argv else None
+
+
+def _mentions_pip(command: Command) -> bool:
+    values = command.values
+    return "install" in values and any(_MENTIONS_PIP.fullmatch(posixpath.basename(v)) for v in values)
+
+
+def _install(command: Command) -> tuple[str, str, ParsedInstall] | None:
+    """(executable, kind, parsed arguments) of a supported `pip install` command, else None."""
+    if not all(w.literal for w in command.words):
+        return None
+    executable, *rest = command.values
+    if "/" in executable and not executable.startswith("/"):
+        return None
+    base = posixpath.basename(executable)
+    if _PIP.fullmatch(base) and rest[:1] == ["install"]:
+        kind, args = "pip", rest[1:]
+    elif _PYTHON.fullmatch(base) and rest[:3] == ["-m", "pip", "install"]:
+        kind, args = "python", rest[3:]
+    else:
+        return None
+    parsed = parse_install_args(args)
+    if parsed is None or not parsed.options.requirements:
+        return None
+    return executable, kind, parsed
+
+
+def _safe_around(before: tuple[Command, ...], after: tuple[Command, ...], escape: str) -> bool:
+    """The commands around the install can run as RUNs of their own, with the same effect."""
+    for command in before:
+        first = command.words[0]
+        if first.value in _STATEFUL or all(_ASSIGNMENT.match(w.value) for w in command.words):
+            return False
+    return all(_re_emittable(c.raw, escape) for c in before + after)
+
+
+def _re_emittable(raw: str, escape: str) -> bool:
+    """A command's text stays the same command when written after `RUN [flags] `."""
+    stripped = raw.rstrip()
+    return not (raw.startswith(("-", "[")) or stripped.endswith(escape))
+
+
+def _joined(commands: tuple[Command, ...]) -> str | None:
+    return " && ".join(c.raw for c in commands) or None
