@@ -10,18 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class PackageChoice:
-    """One package to install: the exact wheel chosen for the target."""
-
-    name: str  # canonical name
-    version: str
-    filename: str
-    url: str
-    sha256: str
-    tag: str  # the wheel tag that matched the target, for progress names
-    yanked: bool = False
+from .resolve.wheels import PackageChoice
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""User inputs read from the build stage: requirements files → pins (no network, no BuildKit)."""

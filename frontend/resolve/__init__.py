@@ -1,0 +1,1 @@
+"""Pins → the exact wheel of each package for the target, from index pages (no grpc, no LLB)."""

@@ -1,0 +1,126 @@
+"""The requirements of one install step + the target → one wheel per package.
+
+Pins whose marker is false for the target are dropped, the rest merged across the step's files
+and checked against the constraints; every project page is then fetched in one batch (through
+the daemon, by the caller's `fetch_all`) and the best wheel chosen per pin. All input errors of
+the step are reported together.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Mapping, Protocol, Sequence
+
+from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+from ..errors import InputError, ResolutionError
+from ..inputs.requirements import Pin, RequirementSet, merge_pins, raise_errors
+from .index import parse_project_page, project_url, redact_url
+from .wheels import PackageChoice, select_wheel
+
+DEFAULT_INDEX_URL = "https://pypi.org/simple/"
+
+FetchAll = Callable[[Sequence[str]], Sequence[bytes | None]]  # URLs → bodies (None = not found)
+
+
+class Target(Protocol):
+    tags: tuple[str, ...]  # supported wheel tags, most preferred first
+    python_full_version: str
+    markers: Mapping[str, str]  # PEP 508 marker environment
+
+
+class InstallOptions(Protocol):
+    index_url: str | None
+    extra_index_urls: tuple[str, ...]
+    no_deps: bool
+
+
+def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet], options: InstallOptions,
+                  target: Target, env: Mapping[str, str] | Iterable[str]) -> tuple[PackageChoice, ...]:
+    """The wheel of every pin that applies to the target, sorted by name; InputError(s) otherwise."""
+    env = environment(env)
+    errors: list[InputError] = []
+    pins, merge_errors = merge_pins(_applicable((p for s in requirement_sets for p in s.pins), target,
+                                                errors))
+    constraints = _applicable((c for s in requirement_sets for c in s.constraints), target, errors)
+    errors.extend(merge_errors)
+    pins = _constrained(pins, constraints, errors)
+    indexes = index_urls(options, requirement_sets, env)
+    pages = fetch_pages(fetch_all, [[project_url(i, pin.name) for i in indexes] for pin in pins])
+    choices = []
+    for pin, answers in zip(pins, pages):
+        links = tuple(link for url, body in answers if body is not None
+                      for link in parse_project_page(body, url))
+        try:
+            choices.append(select_wheel(pin, links, target.tags, target.python_full_version,
+                                        " and ".join(redact_url(url) for url, _ in answers)))
+        except InputError as exc:
+            errors.append(exc)
+    raise_errors(errors)
+    return tuple(sorted(choices, key=lambda c: c.name))
+
+
+def environment(env: Mapping[str, str] | Iterable[str]) -> Mapping[str, str]:
+    """A stage's environment as a mapping; also accepts an image config's ["K=V", ...] list."""
+    if isinstance(env, Mapping):
+        return env
+    return dict(item.split("=", 1) for item in env if "=" in item)
+
+
+def index_urls(options: InstallOptions, requirement_sets: Sequence[RequirementSet],
+               env: Mapping[str, str]) -> tuple[str, ...]:
+    """The index, then the extra indexes: pip's command line > requirements files > PIP_* env."""
+    from_files = [s.index_url for s in requirement_sets if s.index_url]
+    primary = (options.index_url or (from_files[-1] if from_files else None)
+               or env.get("PIP_INDEX_URL") or DEFAULT_INDEX_URL)
+    extras = [*options.extra_index_urls, *(u for s in requirement_sets for u in s.extra_index_urls),
+              *env.get("PIP_EXTRA_INDEX_URL", "").split()]
+    unique: dict[str, str] = {}
+    for url in (primary, *extras):
+        unique.setdefault(url.rstrip("/") + "/", url)
+    return tuple(unique.values())
+
+
+def fetch_pages(fetch_all: FetchAll, urls: Sequence[Sequence[str]]
+                ) -> list[tuple[tuple[str, bytes | None], ...]]:
+    """Every URL fetched in one batch; per group of URLs, (url, body) in the same order."""
+    flat = [url for group in urls for url in group]
+    bodies = list(fetch_all(flat)) if flat else []
+    if len(bodies) != len(flat):
+        raise ResolutionError(f"fetched {len(bodies)} index pages for {len(flat)} URLs")
+    answers = iter(zip(flat, bodies))
+    return [tuple(next(answers) for _ in group) for group in urls]
+
+
+def _applicable(pins: Iterable[Pin], target: Target, errors: list[InputError]) -> list[Pin]:
+    """The pins without a marker or whose marker holds for the target (extra = "")."""
+    kept = []
+    for pin in pins:
+        try:
+            if pin.marker is None or Marker(pin.marker).evaluate({**target.markers, "extra": ""}):
+                kept.append(pin)
+        except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
+            errors.append(InputError(pin.file, pin.line, f"cannot evaluate the marker of '{pin.text}' "
+                                     f"for the target: {exc}"))
+    return kept
+
+
+def _constrained(pins: Sequence[Pin], constraints: Sequence[Pin], errors: list[InputError]) -> list[Pin]:
+    """The pins that every constraint of their name admits; an error for each one that does not."""
+    kept = []
+    for pin in pins:
+        bad = [c for c in constraints if c.name == pin.name and not _admits(c, pin.version)]
+        for c in bad[:1]:
+            errors.append(InputError(pin.file, pin.line, f"{pin.name}=={pin.version} conflicts with "
+                                     f"the constraint '{c.text}' at {c.file}:{c.line}"))
+        if not bad:
+            kept.append(pin)
+    return kept
+
+
+def _admits(constraint: Pin, version: str) -> bool:
+    try:
+        return SpecifierSet(constraint.specifier).contains(version, prereleases=True)
+    except InvalidSpecifier:
+        return True
+

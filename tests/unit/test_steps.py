@@ -1,0 +1,232 @@
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import pytest
+from packaging import tags as ptags
+from packaging.markers import default_environment
+
+from frontend.errors import InputError, InputErrors, ResolutionError
+from frontend.inputs.requirements import Pin, RequirementSet, parse_requirements
+from frontend.resolve.steps import DEFAULT_INDEX_URL, choose_wheels, environment, index_urls
+from frontend.resolve.wheels import PackageChoice
+
+PYPI = "https://pypi.org/simple/"
+FILES = "https://files.pythonhosted.org/packages/ab/cd"
+REQ = "/app/requirements.txt"
+
+
+def sha(n: int) -> str:
+    return f"{n:064x}"
+
+
+MARKERS = {**default_environment(), "python_version": "3.13", "python_full_version": "3.13.1",
+           "sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64",
+           "implementation_name": "cpython", "platform_python_implementation": "CPython",
+           "os_name": "posix", "implementation_version": "3.13.1"}
+
+
+@dataclass(frozen=True)
+class Target:
+    tags: tuple[str, ...] = tuple(str(t) for t in [
+        *ptags.cpython_tags((3, 13), ["cp313"], ["manylinux_2_36_x86_64", "manylinux_2_17_x86_64"]),
+        *ptags.compatible_tags((3, 13), "cp313", ["manylinux_2_36_x86_64", "manylinux_2_17_x86_64"])])
+    python_full_version: str = "3.13.1"
+    markers: MappingProxyType = field(default_factory=lambda: MappingProxyType(MARKERS))
+
+
+@dataclass(frozen=True)
+class Options:
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    no_deps: bool = False
+
+
+def html(*files: tuple[str, int]) -> bytes:
+    return "\n".join(f'<a href="{FILES}/{name}#sha256={sha(n)}">{name}</a><br/>' for name, n in files).encode()
+
+
+class Index:
+    """A fake fetch_all: URL → body; unknown URLs are 404 (None). Records each batch."""
+
+    def __init__(self, pages: dict[str, bytes]) -> None:
+        self.pages = pages
+        self.batches: list[list[str]] = []
+
+    def __call__(self, urls):
+        self.batches.append(list(urls))
+        return [self.pages.get(url) for url in urls]
+
+
+PAGES = {
+    f"{PYPI}flask/": html(("flask-3.1.3-py3-none-any.whl", 1), ("flask-3.1.3.tar.gz", 2)),
+    f"{PYPI}markupsafe/": html(("MarkupSafe-3.0.2-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", 3),
+                               ("MarkupSafe-3.0.2-cp313-cp313-win_amd64.whl", 4), ("markupsafe-3.0.2.tar.gz", 5)),
+    f"{PYPI}pywin32/": html(("pywin32-308-cp313-cp313-win_amd64.whl", 6)),
+    f"{PYPI}legacy/": html(("legacy-1.0.tar.gz", 7)),
+}
+
+
+def reqs(files: dict[str, str], *tops: str) -> tuple[RequirementSet, ...]:
+    def read(path: str) -> bytes:
+        if path not in files:
+            raise FileNotFoundError(path)
+        return files[path].encode()
+    return tuple(parse_requirements(top, read, {}) for top in tops or (REQ,))
+
+
+def run(files: dict[str, str], *tops: str, index=None, options=Options(), env=None):
+    return choose_wheels(index or Index(PAGES), reqs(files, *tops), options, Target(), env or {})
+
+
+def test_one_wheel_per_applicable_pin_sorted_by_name_in_one_fetch():
+    index = Index(PAGES)
+    files = {REQ: 'MarkupSafe==3.0.2\npywin32==308 ; sys_platform == "win32"\nFlask==3.1.3\n'}
+    choices = run(files, index=index)
+    assert choices == (
+        PackageChoice("flask", "3.1.3", "flask-3.1.3-py3-none-any.whl", f"{FILES}/flask-3.1.3-py3-none-any.whl",
+                      sha(1), "py3-none-any"),
+        PackageChoice("markupsafe", "3.0.2",
+                      "MarkupSafe-3.0.2-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+                      f"{FILES}/MarkupSafe-3.0.2-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+                      sha(3), "cp313-cp313-manylinux_2_17_x86_64"),
+    )
+    assert index.batches == [[f"{PYPI}markupsafe/", f"{PYPI}flask/"]]
+
+
+def test_no_pins_fetch_nothing():
+    index = Index(PAGES)
+    assert run({REQ: "# nothing\n"}, index=index) == ()
+    assert index.batches == []
+
+
+def test_index_precedence():
+    sets = reqs({REQ: "-i https://file/simple\n--extra-index-url https://file-extra/simple\n",
+                 "/b.txt": "--extra-index-url https://file-extra/simple/\n"}, REQ, "/b.txt")
+    env = {"PIP_INDEX_URL": "https://env/simple", "PIP_EXTRA_INDEX_URL": "https://e1/ https://e2/"}
+    assert index_urls(Options("https://cli/simple", ("https://cli-extra/",)), sets, env) == (
+        "https://cli/simple", "https://cli-extra/", "https://file-extra/simple", "https://e1/", "https://e2/")
+    assert index_urls(Options(), sets, env)[0] == "https://file/simple"
+    assert index_urls(Options(), sets[1:], env) == (
+        "https://env/simple", "https://file-extra/simple/", "https://e1/", "https://e2/")
+    assert index_urls(Options(extra_index_urls=(PYPI,)), (), {}) == (DEFAULT_INDEX_URL,)
+
+
+def test_environment_accepts_an_image_config_env_list():
+    assert environment(["PATH=/usr/bin", "PIP_INDEX_URL=https://x/?a=b", "JUNK"]) == {
+        "PATH": "/usr/bin", "PIP_INDEX_URL": "https://x/?a=b"}
+    mapping = {"A": "1"}
+    assert environment(mapping) is mapping
+
+
+def test_every_index_is_asked_and_their_files_merged():
+    mirror = "https://mirror.example/simple/"
+    index = Index({f"{PYPI}flask/": html(("flask-3.1.3.tar.gz", 2)),
+                   f"{mirror}flask/": html(("flask-3.1.3-py3-none-any.whl", 9)),
+                   f"{PYPI}markupsafe/": PAGES[f"{PYPI}markupsafe/"]})
+    choices = run({REQ: "flask==3.1.3\nmarkupsafe==3.0.2\n"}, index=index,
+                  env=("PIP_EXTRA_INDEX_URL=https://mirror.example/simple",))
+    assert [(c.name, c.sha256) for c in choices] == [("flask", sha(9)), ("markupsafe", sha(3))]
+    assert index.batches == [[f"{PYPI}flask/", f"{mirror}flask/", f"{PYPI}markupsafe/", f"{mirror}markupsafe/"]]
+
+
+def test_the_first_index_wins_a_tie():
+    mirror = "https://mirror.example/simple/"
+    index = Index({f"{PYPI}flask/": html(("flask-3.1.3-py3-none-any.whl", 1)),
+                   f"{mirror}flask/": html(("flask-3.1.3-py3-none-any.whl", 9))})
+    choices = run({REQ: "flask==3.1.3\n"}, index=index, options=Options(extra_index_urls=(mirror,)))
+    assert choices[0].sha256 == sha(1)
+
+
+def test_all_errors_of_the_step_are_reported_together():
+    files = {REQ: "flask==9.9\nlegacy==1.0\nmarkupsafe==3.0.2\nnowhere==1\n",
+             "/other.txt": "Flask==9.9.0\nMarkupSafe==3.0.1\n"}
+    with pytest.raises(InputErrors) as info:
+        run(files, REQ, "/other.txt")
+    assert [str(e) for e in info.value.errors] == [
+        "/other.txt:2: markupsafe==3.0.1 conflicts with markupsafe==3.0.2 at /app/requirements.txt:3",
+        "/app/requirements.txt:1: flask==9.9 not found on https://pypi.org/simple/flask/ (available: 3.1.3)",
+        "/app/requirements.txt:2: legacy==1.0 has no wheel for the target (cp313-cp313-manylinux_2_36_x86_64, "
+        "Python 3.13) on https://pypi.org/simple/legacy/; only a source distribution exists, and pylayers "
+        "installs wheels only",
+        "/app/requirements.txt:4: nowhere==1 not found on https://pypi.org/simple/nowhere/ (available: none)",
+    ]
+
+
+def test_conflicts_across_requirement_sets_are_at_the_later_one():
+    with pytest.raises(InputError) as info:
+        run({REQ: "flask==3.1.3\n", "/app/dev.txt": "\n\nflask==3.0.0\n"}, REQ, "/app/dev.txt")
+    assert str(info.value) == "/app/dev.txt:3: flask==3.0.0 conflicts with flask==3.1.3 at /app/requirements.txt:1"
+
+
+def test_markers_choose_between_versions():
+    files = {REQ: 'markupsafe==2.1.5 ; python_version < "3.9"\nmarkupsafe==3.0.2 ; python_version >= "3.9"\n'}
+    assert [c.version for c in run(files)] == ["3.0.2"]
+
+
+def test_constraints():
+    files = {REQ: "-c /c.txt\nflask==3.1.3\nmarkupsafe==3.0.2\n",
+             "/c.txt": 'flask<3 ; sys_platform == "win32"\nmarkupsafe>=3,<4\nother==1\n'}
+    assert [c.name for c in run(files)] == ["flask", "markupsafe"]
+    files["/c.txt"] += "flask==3.1.2\n"
+    with pytest.raises(InputError) as info:
+        run(files)
+    assert str(info.value) == ("/app/requirements.txt:2: flask==3.1.3 conflicts with the constraint "
+                               "'flask==3.1.2' at /c.txt:4")
+
+
+def test_constraints_of_other_sets_apply_too():
+    with pytest.raises(InputError, match=r"^/app/requirements.txt:1: markupsafe==3.0.2 conflicts with the "
+                                         r"constraint 'markupsafe<3' at /c.txt:1$"):
+        run({REQ: "markupsafe==3.0.2\n", "/top2.txt": "-c /c.txt\n", "/c.txt": "markupsafe<3\n"},
+            REQ, "/top2.txt")
+
+
+def test_a_marker_that_cannot_be_evaluated():
+    pin = Pin("flask", "3.1.3", (), 'python_version ~= "x"', (), REQ, 2, 'flask==3.1.3; python_version ~= "x"')
+    rs = RequirementSet(REQ, (pin,), (), None, ())
+    with pytest.raises(InputError) as info:
+        choose_wheels(Index(PAGES), (rs,), Options(), Target(), {})
+    assert str(info.value) == ("/app/requirements.txt:2: cannot evaluate the marker of 'flask==3.1.3; "
+                               "python_version ~= \"x\"' for the target: Undefined <Op('~=')> on '3.13' and 'x'.")
+
+
+def test_a_short_fetch_answer_is_a_resolution_error():
+    with pytest.raises(ResolutionError, match=r"^fetched 0 index pages for 1 URLs$"):
+        choose_wheels(lambda urls: [], reqs({REQ: "flask==3.1.3\n"}), Options(), Target(), {})
+
+
+def test_a_malformed_page_is_a_resolution_error():
+    index = Index({f"{PYPI}flask/": b'{"files": 3}'})
+    with pytest.raises(ResolutionError, match=r'^https://pypi.org/simple/flask/: not a PEP 691 project page'):
+        run({REQ: "flask==3.1.3\n"}, index=index)
+
+
+def test_json_pages_work_too():
+    page = {"meta": {"api-version": "1.1"}, "files": [
+        {"filename": "flask-3.1.3-py3-none-any.whl", "url": "../../f/flask-3.1.3-py3-none-any.whl",
+         "hashes": {"sha256": sha(4)}, "requires-python": ">=3.9"}]}
+    index = Index({f"{PYPI}flask/": json.dumps(page).encode()})
+    (choice,) = run({REQ: "flask==3.1.3\n"}, index=index)
+    assert (choice.url, choice.sha256) == ("https://pypi.org/f/flask-3.1.3-py3-none-any.whl", sha(4))
+
+
+def test_hashes_from_the_file_pick_the_wheel():
+    files = {REQ: f"markupsafe==3.0.2 --hash=sha256:{sha(4)} --hash=sha256:{sha(5)}\n"}
+    with pytest.raises(InputError) as info:
+        run(files)
+    assert str(info.value) == (
+        "/app/requirements.txt:1: none of the --hash values of markupsafe==3.0.2 match a wheel for this "
+        "target (the wheel for it is MarkupSafe-3.0.2-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl, "
+        f"--hash=sha256:{sha(3)})")
+
+
+def test_messages_do_not_show_index_credentials():
+    index = Index({})
+    with pytest.raises(InputError) as info:
+        run({REQ: "flask==3.1.3\n"}, index=index, env={"PIP_INDEX_URL": "https://me:${TOKEN}@idx.example/simple"})
+    assert index.batches == [["https://me:${TOKEN}@idx.example/simple/flask/"]]
+    assert str(info.value) == ("/app/requirements.txt:1: flask==3.1.3 not found on "
+                               "https://me:****@idx.example/simple/flask/ (available: none)")
