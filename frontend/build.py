@@ -1,0 +1,133 @@
+"""The one orchestrator: Dockerfile → install steps → target → pins → wheels → layers → delegate.
+
+This is the only module that sees every stage of the pipeline (inputs, resolve, plan, llb,
+gateway). Everything the Dockerfile does apart from the install steps is left to BuildKit's own
+Dockerfile frontend, to which the rewritten Dockerfile is delegated at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from dataclasses import dataclass
+from typing import Mapping
+
+from . import config as config_mod
+from . import dockerfile, layerdefs, llb
+from .errors import FrontendError, InputError
+from .inputs.requirements import RequirementSet, parse_requirements
+from .plan import LayerPlan, plan_layers
+from .resolve.steps import choose_wheels
+from .solver import Solver, StageResult, delegate_opts, dockerfile_input
+from .target import TargetEnv
+
+log = logging.getLogger("pylayers")
+
+
+@dataclass(frozen=True)
+class StepLayers:
+    """What one install step became: layer definitions keyed by their named-context name."""
+
+    plan: LayerPlan
+    definitions: Mapping[str, object]
+
+
+def build(client, fenv):
+    config = config_mod.from_opts(fenv.opts)
+    solver = Solver(client, config)
+    inputs = client.inputs() if "frontend.inputs" in client.caps else {}
+    name, text = read_dockerfile(solver, fenv, config, inputs)
+    steps = find_steps(client, config, text, name)
+    replacements: dict[int, tuple[str, ...]] = {}
+    layer_inputs: dict[str, object] = {}
+    for index, step in enumerate(steps, start=1):
+        result = build_step(solver, text, name, step, index, inputs)
+        replacements[step.key] = result.plan.contexts
+        layer_inputs.update(result.definitions)
+    rewritten = dockerfile.rewrite(text, replacements)
+    return delegate(client, config, rewritten, inputs, layer_inputs)
+
+
+def find_steps(client, config, text: str, name: str):
+    if config.disabled or config.subrequest:
+        return ()
+    steps = dockerfile.find_install_steps(text, name)
+    if steps and len(config.platforms) > 1:
+        client.warn("pylayers builds one platform at a time: the pip install steps of this "
+                    "multi-platform build run as written")
+        return ()
+    return steps
+
+
+def read_dockerfile(solver: Solver, fenv, config, inputs) -> tuple[str, str]:
+    name = config.dockerfile_name
+    if "dockerfile" in inputs:
+        ref = solver.solve_state(llb.from_definition(inputs["dockerfile"]))
+    else:
+        session = config.opts.get(f"local-sessionid:{config.dockerfile_local}") or fenv.session_id
+        src = llb.local(config.dockerfile_local, session_id=session,
+                        follow_paths=(name, name + ".dockerignore"),
+                        shared_key_hint=name, differ="none")
+        ref = solver.solve_state(src)
+    data = solver.read(ref, name)
+    try:
+        return posixpath.basename(name), data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FrontendError(f"{name}: not UTF-8 text ({exc})") from None
+
+
+def build_step(solver: Solver, text: str, name: str, step, index: int, inputs) -> StepLayers:
+    stage_df, stage_target = dockerfile.stage_prefix(text, step)
+    stage = solver.solve_dockerfile(stage_df, stage_target, inputs)
+    base_df, base_target = dockerfile.stage_base(text, step)
+    base = solver.solve_dockerfile(base_df, base_target, inputs)
+    target = probe_target(solver, stage, step)
+    log.info("step %d (%s:%d): target %s", index, name, step.line, target.describe())
+    sets = read_requirements(solver, stage, step, name)
+    env = _env_map(stage.env)
+    packages = choose_wheels(solver.fetch_pages, sets, step.options, target, env)
+    plan = plan_layers(packages, prefix=f"pylayers-{index}")
+    base_state = llb.from_definition(base.definition)
+    total = len(plan.layers)
+    definitions = {
+        layer.context: llb.marshal(layerdefs.layer_state(base_state, layer, target, f"{i}/{total}"))
+        for i, layer in enumerate(plan.layers, start=1)
+    }
+    return StepLayers(plan=plan, definitions=definitions)
+
+
+def probe_target(solver: Solver, stage: StageResult, step) -> TargetEnv:
+    executable, kind = step.interpreter
+    out = layerdefs.probe_state(llb.from_definition(stage.definition), stage.env, stage.workdir,
+                                executable, kind)
+    data = solver.read(solver.solve_state(out), "/" + layerdefs.PROBE_FILE)
+    return TargetEnv.from_probe(data)
+
+
+def read_requirements(solver: Solver, stage: StageResult, step, name: str) -> tuple[RequirementSet, ...]:
+    def read(path: str) -> bytes:
+        try:
+            return solver.read(stage.ref_id, path)
+        except FrontendError:
+            raise FileNotFoundError(path) from None
+
+    sets = []
+    for rel in step.options.requirements:
+        path = posixpath.join(stage.workdir, rel)
+        try:
+            sets.append(parse_requirements(path, read, _env_map(stage.env)))
+        except InputError as exc:
+            if exc.line == 0 and exc.file == path:  # the -r file itself is missing
+                raise InputError(name, step.line, exc.message) from None
+            raise
+    return tuple(sets)
+
+
+def _env_map(env: tuple[str, ...]) -> dict[str, str]:
+    return dict(e.split("=", 1) for e in env if "=" in e)
+
+
+def delegate(client, config, rewritten: str, inputs, layer_inputs):
+    opts = delegate_opts(config, {f"context:{n}": f"input:{n}" for n in layer_inputs})
+    defs = {**inputs, **layer_inputs, "dockerfile": dockerfile_input(rewritten)}
+    return client.solve(frontend="dockerfile.v0", frontend_opt=opts, frontend_inputs=defs)

@@ -1,0 +1,76 @@
+"""LLB for the two kinds of exec pylayers adds: the target probe and one install per layer.
+
+A package layer is built on scratch: the wheel (an http source pinned by its sha256) and our
+installer (a zipapp written by a FileOp) are mounted read-only into the stage's base image, which
+runs with no network and writes only into an empty /out mount. Its cache key is therefore made of
+the base image, the wheel digest, the installer bytes and the target scheme: never of the
+requirements file or anything else in the build context.
+"""
+
+from __future__ import annotations
+
+import json
+
+from . import llb
+from .installer import installer_zipapp
+from .plan import Layer
+from .target import PROBE_SCRIPT, TargetEnv
+
+PROBE_DIR = "/pylayers-probe"
+PROBE_FILE = "probe.json"
+INSTALL_ENV = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8")
+
+# Finds the interpreter the install step would use: `python… -m pip` names it; a `pip` script
+# names it in its shebang (`#!/usr/bin/env python3` included). Then runs the probe with it.
+_PROBE_SH = r"""
+exe=$(command -v "$1") || { echo "pylayers: $1 is not on the PATH of the build stage" >&2; exit 127; }
+py=$exe
+if [ "$2" = pip ]; then
+  set -- $(sed -n '1s/^#![[:space:]]*//p' "$exe")
+  py=${1:-python3}
+  case "$py" in */env) py=$(command -v "${2:-python3}") ;; esac
+  [ -x "$py" ] || py=$(command -v python3)
+fi
+exec "$py" -c "$PYLAYERS_PROBE" > "$PYLAYERS_OUT"
+"""
+
+
+def probe_state(stage: "llb.State", env: tuple[str, ...], workdir: str, executable: str, kind: str):
+    """The probe's output directory: PROBE_FILE holds the target's JSON description."""
+    run = stage.run(
+        args=("/bin/sh", "-c", _PROBE_SH, "pylayers-probe", executable, kind),
+        env=(*env, f"PYLAYERS_PROBE={PROBE_SCRIPT}", f"PYLAYERS_OUT={PROBE_DIR}/{PROBE_FILE}"),
+        cwd=workdir or "/",
+        network="none",
+        mounts=(llb.Mount(PROBE_DIR, llb.scratch()),),
+        name=f"pylayers: probe the target interpreter ({executable})",
+    )
+    return run.mount_output(PROBE_DIR)
+
+
+def installer_state():
+    return llb.scratch().mkfile("/installer.pyz", installer_zipapp(), mode=0o644)
+
+
+def layer_state(base: "llb.State", layer: Layer, target: TargetEnv, step: str):
+    """The state of one package layer: only the files the wheel(s) install."""
+    wheels = []
+    mounts = [llb.Mount("/out", llb.scratch()), llb.Mount("/pylayers", installer_state(), readonly=True)]
+    for i, pkg in enumerate(layer.packages):
+        whl = llb.http(pkg.url, checksum=f"sha256:{pkg.sha256}", filename=pkg.filename)
+        mounts.append(llb.Mount(f"/wheels/{i}", whl, readonly=True))
+        wheels.append(f"/wheels/{i}/{pkg.filename}")
+    args = (
+        target.base_interpreter, "/pylayers/installer.pyz",
+        "--dest", "/out",
+        "--scheme-json", json.dumps(dict(target.scheme), sort_keys=True),
+        "--interpreter", target.interpreter,
+        *wheels,
+    )
+    run = base.run(args=args, env=INSTALL_ENV, cwd="/", network="none", readonly_root=True,
+                   mounts=tuple(mounts), name=f"pylayers {step} {layer.label} ({_tags(layer)})")
+    return run.mount_output("/out")
+
+
+def _tags(layer: Layer) -> str:
+    return ", ".join(sorted({p.tag for p in layer.packages}))

@@ -1,0 +1,124 @@
+"""Small, typed conveniences over the LLBBridge client: solve LLB, read files, fetch URLs.
+
+Every network access of the frontend goes through here as an http source fetched by the daemon
+(the frontend image has no network), so proxies, mirrors and the daemon's trust store apply.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from . import llb
+from ._pb import gateway_pb2
+from .config import Config
+from .errors import FrontendError, GatewayError
+
+FETCH_PARALLELISM = 16
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """One URL for the daemon to download; `checksum` ("sha256:<hex>") pins its content."""
+
+    url: str
+    filename: str
+    checksum: str | None = None
+    name: str | None = None  # progress vertex name
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """A stage solved by the Dockerfile frontend: its ref, its LLB and its image config."""
+
+    ref_id: str
+    definition: object  # ops_pb2.Definition
+    image_config: Mapping[str, object]
+
+    @property
+    def env(self) -> tuple[str, ...]:
+        return tuple(self.image_config.get("config", {}).get("Env") or ())
+
+    @property
+    def workdir(self) -> str:
+        return self.image_config.get("config", {}).get("WorkingDir") or "/"
+
+
+class Solver:
+    def __init__(self, client, config: Config) -> None:
+        self.client = client
+        self.config = config
+
+    def cache_imports(self) -> list:
+        return [gateway_pb2.CacheOptionsEntry(Type=c.type, Attrs=dict(c.attrs))
+                for c in self.config.cache_imports]
+
+    def solve_state(self, state) -> str:
+        """Solve an LLB state lazily; returns the ref id."""
+        result = self.client.solve(definition=llb.marshal(state), cache_imports=self.cache_imports())
+        return _single_ref(result).id
+
+    def read(self, ref_id: str, path: str) -> bytes:
+        return self.client.read_file(ref_id, path)
+
+    def fetch(self, item: Fetch) -> bytes:
+        source = llb.http(item.url, checksum=item.checksum, filename=item.filename, name=item.name)
+        return self.read(self.solve_state(source), "/" + item.filename)
+
+    def fetch_page(self, url: str) -> bytes | None:
+        """An index page, or None when the index answers 404 (an unknown project)."""
+        try:
+            return self.fetch(Fetch(url, "page", name=f"pylayers: index {url}"))
+        except GatewayError as exc:
+            if _is_not_found(str(exc)):
+                return None
+            raise GatewayError(f"cannot fetch {url}: {exc}") from None
+
+    def fetch_pages(self, urls: Sequence[str]) -> list[bytes | None]:
+        """Download several pages through the daemon, in parallel, keeping their order."""
+        if not urls:
+            return []
+        with ThreadPoolExecutor(max_workers=min(FETCH_PARALLELISM, len(urls))) as pool:
+            return list(pool.map(self.fetch_page, urls))
+
+    def solve_dockerfile(self, text: str, target: str, inputs: Mapping[str, object] = {}) -> StageResult:
+        """Solve `text` with BuildKit's Dockerfile frontend up to stage `target`."""
+        opts = delegate_opts(self.config, {"target": target})
+        defs = {**inputs, "dockerfile": dockerfile_input(text)}
+        result = self.client.solve(frontend="dockerfile.v0", frontend_opt=opts, frontend_inputs=defs)
+        ref = _single_ref(result)
+        raw = result.metadata.get("containerimage.config", b"{}")
+        return StageResult(ref_id=ref.id, definition=getattr(ref, "def"), image_config=json.loads(raw or b"{}"))
+
+
+def dockerfile_input(text: str):
+    """A Definition holding one file, /Dockerfile, for the Dockerfile frontend's `dockerfile` input."""
+    return llb.marshal(llb.scratch().mkfile("/Dockerfile", text.encode("utf-8"), mode=0o644))
+
+
+def delegate_opts(config: Config, extra: Mapping[str, str]) -> dict[str, str]:
+    """The user's options, forwarded as they are, with our Dockerfile input in place of theirs."""
+    opts = dict(config.opts)
+    opts.pop("dockerfilekey", None)
+    opts["filename"] = "Dockerfile"
+    opts.setdefault("cmdline", "pylayers")  # keeps dockerfile.v0 from following a # syntax line
+    opts.update(extra)
+    return opts
+
+
+def _is_not_found(message: str) -> bool:
+    return "404" in message and ("status" in message or "Not Found" in message)
+
+
+def _single_ref(result):
+    which = result.WhichOneof("result")
+    if which == "ref":
+        return result.ref
+    if which == "refs" and len(result.refs.refs) == 1:
+        return next(iter(result.refs.refs.values()))
+    if which is None:
+        raise GatewayError("BuildKit returned an empty result")
+    raise FrontendError("pylayers builds one platform at a time for now; "
+                        "build each --platform separately")
