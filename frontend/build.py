@@ -85,7 +85,8 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs) -
     log.info("step %d (%s:%d): target %s", index, name, step.line, target.describe())
     sets = read_requirements(solver, stage, step, name)
     env = _env_map(stage.env)
-    packages = choose_wheels(solver.fetch_pages, sets, step.options, target, env)
+    packages = choose_wheels(solver.fetch_pages, sets, step.options, target, env,
+                             fetch_files=solver.fetch_files)
     plan = plan_layers(packages, prefix=f"pylayers-{index}")
     base_state = llb.from_definition(base.definition)
     total = len(plan.layers)

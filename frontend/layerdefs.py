@@ -18,7 +18,8 @@ from .target import PROBE_SCRIPT, TargetEnv
 
 PROBE_DIR = "/pylayers-probe"
 PROBE_FILE = "probe.json"
-INSTALL_ENV = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8")
+INSTALL_ENV = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8",
+               "PYTHONDONTWRITEBYTECODE=1")
 
 # Finds the interpreter the install step would use: `python… -m pip` names it; a `pip` script
 # names it in its shebang (`#!/usr/bin/env python3` included). Then runs the probe with it.
@@ -73,4 +74,9 @@ def layer_state(base: "llb.State", layer: Layer, target: TargetEnv, step: str):
 
 
 def _tags(layer: Layer) -> str:
-    return ", ".join(sorted({p.tag for p in layer.packages}))
+    """"cp313 manylinux_2_28_x86_64" for a binary wheel, "py3 any" for a pure one."""
+    shown = []
+    for tag in sorted({p.tag for p in layer.packages}):
+        interpreter, _, platform = tag.split("-", 2)
+        shown.append(f"{interpreter} {platform}")
+    return ", ".join(shown)

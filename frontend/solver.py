@@ -76,6 +76,16 @@ class Solver:
                 return None
             raise GatewayError(f"cannot fetch {url}: {exc}") from None
 
+    def fetch_files(self, items: Sequence[tuple[str, str | None]]) -> list[bytes]:
+        """Files whose sha256 the index gives: cached by BuildKit by content, no request on a hit."""
+        fetches = [Fetch(url, url.rsplit("/", 1)[-1] or "file",
+                         checksum=f"sha256:{sha}" if sha else None, name=f"pylayers: fetch {url}")
+                   for url, sha in items]
+        if not fetches:
+            return []
+        with ThreadPoolExecutor(max_workers=min(FETCH_PARALLELISM, len(fetches))) as pool:
+            return list(pool.map(self.fetch, fetches))
+
     def fetch_pages(self, urls: Sequence[str]) -> list[bytes | None]:
         """Download several pages through the daemon, in parallel, keeping their order."""
         if not urls:

@@ -1,9 +1,10 @@
 """A careful splitter for the one shell form pylayers rewrites: `cmd && cmd && ...`.
 
 It understands words, quotes and backslashes as /bin/sh does, and gives up (returns None) on
-anything else: `;`, `||`, `|`, `&`, redirections, heredocs, backticks, `$(...)`, subshells,
-comments, newlines. A word is "literal" when the shell passes it on exactly as its value shows:
-no parameter expansion, globbing or tilde expansion.
+anything else: `;`, `||`, `&`, heredocs, backticks, `$(...)`, subshells, comments, newlines.
+Pipes and redirections bind tighter than `&&`, so they may stay inside a command of the chain;
+the words that carry them are not literal. A word is "literal" when the shell passes it on
+exactly as its value shows: no parameter expansion, globbing, tilde expansion or operator.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 _SPACE = " \t"
-_REFUSED = ";|<>()`\n\r"
+_REFUSED = ";()`\n\r"
+_OPERATORS = "|<>"  # pipe and redirections: allowed, never literal
 _EXPANDING = "*?[]{}~"  # globs, brace and tilde expansion
 _DQ_ESCAPABLE = '$`"\\\n'
 
@@ -75,7 +77,10 @@ def _word(text: str, pos: int) -> tuple[Word, int]:
             if char == "&" and value:
                 break  # "a&&b": the word ends where the operator starts
             raise Unsafe(char)
-        if char == "'":
+        if char in _OPERATORS:
+            pos = _operator(text, pos, value)
+            literal = False
+        elif char == "'":
             end = text.find("'", pos + 1)
             if end < 0:
                 raise Unsafe("unterminated quote")
@@ -94,6 +99,18 @@ def _word(text: str, pos: int) -> tuple[Word, int]:
             value.append(char)
             pos += 1
     return Word("".join(value), literal), pos
+
+
+def _operator(text: str, pos: int, value: list[str]) -> int:
+    """A pipe or redirection operator (`|`, `>`, `>>`, `<`, `2>&1`); refuses `||`, `|&`, `<<`."""
+    two = text[pos:pos + 2]
+    if two in ("||", "|&", "<<", "<(", ">("):
+        raise Unsafe(two)
+    if two in (">&", "<&", ">>", ">|", "<>"):
+        value.append(two)
+        return pos + 2
+    value.append(text[pos])
+    return pos + 1
 
 
 def _double_quoted(text: str, pos: int, value: list[str]) -> tuple[int, bool]:

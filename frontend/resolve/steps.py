@@ -16,11 +16,14 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from ..errors import InputError, ResolutionError
 from ..inputs.requirements import Pin, RequirementSet, merge_pins, raise_errors
 from .index import parse_project_page, project_url, redact_url
+from .deps import dependency_errors
 from .wheels import PackageChoice, select_wheel
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 
 FetchAll = Callable[[Sequence[str]], Sequence[bytes | None]]  # URLs → bodies (None = not found)
+# (url, sha256 or None) → bodies; for files whose content the index pins (PEP 658 metadata)
+FetchFiles = Callable[[Sequence[tuple[str, str | None]]], Sequence[bytes]]
 
 
 class Target(Protocol):
@@ -36,7 +39,8 @@ class InstallOptions(Protocol):
 
 
 def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet], options: InstallOptions,
-                  target: Target, env: Mapping[str, str] | Iterable[str]) -> tuple[PackageChoice, ...]:
+                  target: Target, env: Mapping[str, str] | Iterable[str],
+                  fetch_files: FetchFiles | None = None) -> tuple[PackageChoice, ...]:
     """The wheel of every pin that applies to the target, sorted by name; InputError(s) otherwise."""
     env = environment(env)
     errors: list[InputError] = []
@@ -57,7 +61,18 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
         except InputError as exc:
             errors.append(exc)
     raise_errors(errors)
+    if fetch_files is not None and not options.no_deps:
+        check_dependencies(fetch_files, choices, pins, target)
     return tuple(sorted(choices, key=lambda c: c.name))
+
+
+def check_dependencies(fetch_files: FetchFiles, choices: Sequence[PackageChoice], pins: Sequence[Pin],
+                       target: Target) -> None:
+    """Every chosen wheel's declared dependencies must be pinned, at versions it accepts."""
+    with_metadata = [c for c in choices if c.metadata]
+    bodies = fetch_files([(c.metadata_url, c.metadata_sha256) for c in with_metadata])
+    metadata = {c.name: body for c, body in zip(with_metadata, bodies)}
+    raise_errors(dependency_errors(choices, {p.name: p for p in pins}, metadata, target.markers))
 
 
 def environment(env: Mapping[str, str] | Iterable[str]) -> Mapping[str, str]:

@@ -33,6 +33,12 @@ class PackageChoice:
     sha256: str
     tag: str  # the wheel tag that matched the target, for progress names
     yanked: bool = False
+    metadata: bool = False  # the index serves the wheel's METADATA at url + ".metadata" (PEP 658)
+    metadata_sha256: str | None = None
+
+    @property
+    def metadata_url(self) -> str:
+        return self.url + ".metadata"
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,14 @@ def select_wheel(pin: Pin, links: Sequence[Link], tags: Sequence[str], python_ve
     assert chosen.rank is not None
     return PackageChoice(name=pin.name, version=str(chosen.version), filename=chosen.link.filename,
                          url=chosen.link.url, sha256=chosen.link.sha256, tag=tags[chosen.rank],
-                         yanked=chosen.link.yanked)
+                         yanked=chosen.link.yanked, metadata=bool(chosen.link.core_metadata),
+                         metadata_sha256=_metadata_sha256(chosen.link.core_metadata))
+
+
+def _metadata_sha256(value: bool | str) -> str | None:
+    if isinstance(value, str) and value.startswith("sha256="):
+        return value[len("sha256="):]
+    return None
 
 
 def _version(text: str) -> Version | None:
