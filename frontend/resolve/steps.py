@@ -53,6 +53,10 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
     pages = fetch_pages(fetch_all, [[project_url(i, pin.name) for i in indexes] for pin in pins])
     choices = []
     for pin, answers in zip(pins, pages):
+        if all(body is None for _, body in answers):
+            errors.append(InputError(pin.file, pin.line, f"{pin.name}: no such project on "
+                                     + " or ".join(redact_url(url) for url, _ in answers)))
+            continue
         links = tuple(link for url, body in answers if body is not None
                       for link in parse_project_page(body, url))
         try:

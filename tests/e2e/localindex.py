@@ -52,19 +52,33 @@ class LocalIndex:
         return f"http://127.0.0.1:{self.port}/simple/"
 
     def add(self, name: str, version: str, **kwargs) -> str:
-        """Adds a wheel; returns its sha256."""
+        """Adds a wheel, with its METADATA served as a PEP 658 file; returns the wheel's sha256."""
         filename, data = make_wheel(name, version, **kwargs)
-        (self.root / "files").mkdir(parents=True, exist_ok=True)
-        (self.root / "files" / filename).write_bytes(data)
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            meta = zf.read(f"{name.replace('-', '_')}-{version}.dist-info/METADATA")
+        self._store(filename + ".metadata", meta)
+        return self.add_file(name, filename, data)
+
+    def add_file(self, name: str, filename: str, data: bytes) -> str:
+        """Adds any file (an sdist, a hand-made wheel) to a project; returns its sha256."""
+        self._store(filename, data)
         self.projects.setdefault(name, []).append(filename)
         self._write_page(name)
         return hashlib.sha256(data).hexdigest()
+
+    def _store(self, filename: str, data: bytes) -> None:
+        (self.root / "files").mkdir(parents=True, exist_ok=True)
+        (self.root / "files" / filename).write_bytes(data)
 
     def _write_page(self, name: str) -> None:
         links = []
         for fn in self.projects[name]:
             digest = hashlib.sha256((self.root / "files" / fn).read_bytes()).hexdigest()
-            links.append(f'<a href="../../files/{html.escape(fn)}#sha256={digest}">{html.escape(fn)}</a><br/>')
+            meta = self.root / "files" / (fn + ".metadata")
+            attr = ""
+            if meta.exists():
+                attr = f' data-core-metadata="sha256={hashlib.sha256(meta.read_bytes()).hexdigest()}"'
+            links.append(f'<a href="../../files/{html.escape(fn)}#sha256={digest}"{attr}>{html.escape(fn)}</a><br/>')
         page = self.root / "simple" / name
         page.mkdir(parents=True, exist_ok=True)
         (page / "index.html").write_text("<!DOCTYPE html><html><body>\n" + "\n".join(links) + "\n</body></html>\n")

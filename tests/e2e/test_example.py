@@ -13,7 +13,7 @@ def test_scripts_example_builds_and_runs_the_webapp(testbed):
                           timeout=1200)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
-    assert "200 hello: pylayers" in out
+    assert "200 flask: 3.1.3\nhello: pylayers" in out
     assert "gunicorn (version 27.0.1)" in out
     for name, version in (("Flask", "3.1.3"), ("PyYAML", "6.0.3"), ("requests", "2.34.2"),
                           ("charset-normalizer", "3.5.2")):
