@@ -7,12 +7,13 @@ files (PEP 592) and core-metadata availability (PEP 658/714) are kept for the se
 
 from __future__ import annotations
 
+import html
 import json
 import posixpath
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Mapping
+from typing import Callable, Mapping
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.utils import canonicalize_name
@@ -55,12 +56,35 @@ def redact_url(url: str) -> str:
     return parts._replace(netloc=f"{user}@{host}").geturl()
 
 
-def parse_project_page(data: bytes, page_url: str, content_type: str | None = None) -> tuple[Link, ...]:
-    """The files linked from a project page; ResolutionError (naming the page) if it is malformed."""
+def parse_project_page(data: bytes, page_url: str, content_type: str | None = None,
+                       keep: Callable[[str], bool] | None = None) -> tuple[Link, ...]:
+    """The files linked from a project page; ResolutionError (naming the page) if it is malformed.
+
+    `keep(filename)` may leave out files early: big projects list thousands of files, and a
+    pinned requirement needs the few of one version.
+    """
     mime = (content_type or "").split(";", 1)[0].strip().lower()
     if mime == JSON_CONTENT_TYPE or data.lstrip().startswith(b"{"):
-        return _parse_json(data, page_url)
-    return _parse_html(data, page_url, _charset(content_type))
+        links = _parse_json(data, page_url)
+        return links if keep is None else tuple(link for link in links if keep(link.filename))
+    text = _decode(data, page_url, _charset(content_type))
+    if keep is not None:
+        text = _preselect(text, keep)
+    return _parse_html(text, page_url)
+
+
+# One anchor of a simple page; only used to skip anchors early, HTMLParser reads what is kept.
+_ANCHOR = re.compile(r"<a\b[^>]*>([^<]*)</a\s*>", re.IGNORECASE)
+_HEAD_TAGS = re.compile(r"<(?:base|meta)\b[^>]*>", re.IGNORECASE)
+
+
+def _preselect(text: str, keep: Callable[[str], bool]) -> str:
+    """The page's <base>/<meta> tags and the anchors whose text `keep` accepts."""
+    if text.lower().count("<a") != len(_ANCHOR.findall(text)):
+        return text  # anchors this scanner cannot delimit: let the full parser read everything
+    head = _HEAD_TAGS.findall(text)
+    anchors = [m.group(0) for m in _ANCHOR.finditer(text) if keep(html.unescape(m.group(1)).strip())]
+    return "\n".join(head + anchors)
 
 
 def _charset(content_type: str | None) -> str:
@@ -162,10 +186,17 @@ class _AnchorParser(HTMLParser):
         self._current = None
 
 
-def _parse_html(data: bytes, page_url: str, charset: str) -> tuple[Link, ...]:
+def _decode(data: bytes, page_url: str, charset: str) -> str:
+    try:
+        return data.decode(charset, errors="replace")
+    except LookupError as exc:
+        raise ResolutionError(f"{redact_url(page_url)}: invalid HTML project page ({exc})") from None
+
+
+def _parse_html(text: str, page_url: str) -> tuple[Link, ...]:
     parser = _AnchorParser()
     try:
-        parser.feed(data.decode(charset, errors="replace"))
+        parser.feed(text)
         parser.close()
     except (LookupError, ValueError, AssertionError) as exc:
         raise ResolutionError(f"{redact_url(page_url)}: invalid HTML project page ({exc})") from None

@@ -12,6 +12,7 @@ from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
 
 from ..errors import InputError, ResolutionError
 from ..inputs.requirements import Pin, RequirementSet, merge_pins, raise_errors
@@ -57,11 +58,8 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
             errors.append(InputError(pin.file, pin.line, f"{pin.name}: no such project on "
                                      + " or ".join(redact_url(url) for url, _ in answers)))
             continue
-        links = tuple(link for url, body in answers if body is not None
-                      for link in parse_project_page(body, url))
         try:
-            choices.append(select_wheel(pin, links, target.tags, target.python_full_version,
-                                        " and ".join(redact_url(url) for url, _ in answers)))
+            choices.append(_choose(pin, answers, target))
         except InputError as exc:
             errors.append(exc)
     raise_errors(errors)
@@ -77,6 +75,31 @@ def check_dependencies(fetch_files: FetchFiles, choices: Sequence[PackageChoice]
     bodies = fetch_files([(c.metadata_url, c.metadata_sha256) for c in with_metadata])
     metadata = {c.name: body for c, body in zip(with_metadata, bodies)}
     raise_errors(dependency_errors(choices, {p.name: p for p in pins}, metadata, target.markers))
+
+
+def _choose(pin: Pin, answers, target: Target) -> PackageChoice:
+    """The pin's wheel, reading only the files of its version; the whole pages for an error."""
+    pages = " and ".join(redact_url(url) for url, _ in answers)
+
+    def links(keep):
+        return tuple(link for url, body in answers if body is not None
+                     for link in parse_project_page(body, url, keep=keep))
+
+    try:
+        return select_wheel(pin, links(_mentions(pin.version)), target.tags,
+                            target.python_full_version, pages)
+    except InputError:
+        return select_wheel(pin, links(None), target.tags, target.python_full_version, pages)
+
+
+def _mentions(version: str) -> Callable[[str], bool]:
+    """A cheap filter: file names that spell the version as pinned or in its normal form."""
+    spellings = {version}
+    try:
+        spellings.add(str(Version(version)))
+    except InvalidVersion:
+        pass
+    return lambda filename: any(s in filename for s in spellings)
 
 
 def environment(env: Mapping[str, str] | Iterable[str]) -> Mapping[str, str]:

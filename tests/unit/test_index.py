@@ -163,3 +163,23 @@ def test_errors_do_not_show_credentials():
     with pytest.raises(ResolutionError) as info:
         parse_project_page(b"{", "https://u:pw@idx.example/simple/x/")
     assert str(info.value).startswith("https://u:****@idx.example/simple/x/: invalid JSON project page")
+
+
+def test_keep_filter_reads_only_the_kept_anchors_and_keeps_base_and_attributes():
+    page = (b'<html><head><base href="https://files.example/base/">'
+            b'<meta name="pypi:repository-version" content="1.1"></head><body>\n'
+            b'<a href="a-1.0-py3-none-any.whl#sha256=aa" data-requires-python="&gt;=3.8">a-1.0-py3-none-any.whl</a>\n'
+            b'<A HREF="a-2.0-py3-none-any.whl#sha256=bb" data-yanked="">a-2.0-py3-none-any.whl</A>\n'
+            b"</body></html>")
+    [link] = parse_project_page(page, "https://idx.example/simple/a/", keep=lambda f: "2.0" in f)
+    assert link.filename == "a-2.0-py3-none-any.whl" and link.yanked
+    assert link.url == "https://files.example/base/a-2.0-py3-none-any.whl" and link.sha256 == "bb"
+    [old] = parse_project_page(page, "https://idx.example/simple/a/", keep=lambda f: "1.0" in f)
+    assert old.requires_python == ">=3.8"
+    assert len(parse_project_page(page, "https://idx.example/simple/a/")) == 2
+
+
+def test_keep_filter_falls_back_to_the_full_parser_on_anchors_it_cannot_delimit():
+    page = b'<a href="a-1.0.whl#sha256=aa"><span>a-1.0-py3-none-any.whl</span></a>'
+    links = parse_project_page(page, "https://idx.example/simple/a/", keep=lambda f: "1.0" in f)
+    assert [link.filename for link in links] == ["a-1.0-py3-none-any.whl"]
