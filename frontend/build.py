@@ -7,8 +7,10 @@ Dockerfile frontend, to which the rewritten Dockerfile is delegated at the end.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import posixpath
+import time
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -45,7 +47,8 @@ def build(client, fenv):
         replacements[step.key] = result.plan.contexts
         layer_inputs.update(result.definitions)
     rewritten = dockerfile.rewrite(text, replacements)
-    return delegate(client, config, rewritten, inputs, layer_inputs)
+    with phase("delegated build solved"):
+        return delegate(client, config, rewritten, inputs, layer_inputs)
 
 
 def find_steps(client, config, text: str, name: str):
@@ -76,17 +79,28 @@ def read_dockerfile(solver: Solver, fenv, config, inputs) -> tuple[str, str]:
         raise FrontendError(f"{name}: not UTF-8 text ({exc})") from None
 
 
+@contextlib.contextmanager
+def phase(what: str):
+    """Logs how long a phase of the frontend took (stderr: the daemon's log)."""
+    start = time.monotonic()
+    yield
+    log.info("%s: %.0f ms", what, (time.monotonic() - start) * 1000)
+
+
 def build_step(solver: Solver, text: str, name: str, step, index: int, inputs) -> StepLayers:
-    stage_df, stage_target = dockerfile.stage_prefix(text, step)
-    stage = solver.solve_dockerfile(stage_df, stage_target, inputs)
-    base_df, base_target = dockerfile.stage_base(text, step)
-    base = solver.solve_dockerfile(base_df, base_target, inputs)
-    target = probe_target(solver, stage, step)
+    with phase(f"step {index}: stage and FROM solved"):
+        stage_df, stage_target = dockerfile.stage_prefix(text, step)
+        stage = solver.solve_dockerfile(stage_df, stage_target, inputs)
+        base_df, base_target = dockerfile.stage_base(text, step)
+        base = solver.solve_dockerfile(base_df, base_target, inputs)
+    with phase(f"step {index}: target probed"):
+        target = probe_target(solver, stage, step)
     log.info("step %d (%s:%d): target %s", index, name, step.line, target.describe())
-    sets = read_requirements(solver, stage, step, name)
-    env = _env_map(stage.env)
-    packages = choose_wheels(solver.fetch_pages, sets, step.options, target, env,
-                             fetch_files=solver.fetch_files)
+    with phase(f"step {index}: requirements read"):
+        sets = read_requirements(solver, stage, step, name)
+    with phase(f"step {index}: wheels chosen"):
+        packages = choose_wheels(solver.fetch_pages, sets, step.options, target, _env_map(stage.env),
+                                 fetch_files=solver.fetch_files)
     plan = plan_layers(packages, prefix=f"pylayers-{index}")
     base_state = llb.from_definition(base.definition)
     total = len(plan.layers)
