@@ -16,7 +16,7 @@ from ._pb import gateway_pb2
 from .config import Config
 from .errors import FrontendError, GatewayError
 
-FETCH_PARALLELISM = 16
+FETCH_PARALLELISM = 64
 
 
 @dataclass(frozen=True)
