@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""pylayers side by side with the Dockerfiles users write today (issue 6).
+
+    python3 benchmarks/run.py [--set small|large|all] [--runs N] [--pin NAME==NEW]
+
+Four variants build the same requirements on the same base image and engine:
+  pip        RUN pip install --no-cache-dir -r requirements.txt
+  pip-cache  RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt
+  uv         RUN --mount=type=cache,target=/root/.cache/uv uv pip install -r (bytecode compiled;
+             --system-certs only because build containers here see PyPI through a TLS interceptor)
+  pylayers   the pip Dockerfile with `# syntax=localhost:5000/pylayers:dev`
+For each: cold build (build cache pruned), no-op rebuild, rebuild after one pin change, the bytes
+a push of the changed image uploads (its layers that the previous push did not have) and the
+number of layers. Every build pushes to the local registry. Prints a Markdown table (medians and
+min–max over the runs, ratios against pip and uv) and writes it to benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+BASE = "localhost:5000/python:3.13-trixie"
+FRONTEND = "localhost:5000/pylayers:dev"
+UV = "uv==0.13.9"
+CHANGED_PIN = {"small": ("certifi", "2025.8.3"), "large": ("certifi", "2025.8.3")}
+
+HEAD = f"FROM {BASE}\nWORKDIR /app\nCOPY requirements.txt .\n"
+VARIANTS = {
+    "pip": HEAD + "RUN pip install --no-cache-dir -r requirements.txt\nCOPY app.py .\n",
+    "pip-cache": HEAD + "RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt\nCOPY app.py .\n",
+    "uv": (f"FROM {BASE}\nRUN pip install --no-cache-dir {UV}\nWORKDIR /app\nCOPY requirements.txt .\n"
+           "RUN --mount=type=cache,target=/root/.cache/uv UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy "
+           "uv pip install --system-certs -r requirements.txt\nCOPY app.py .\n"),
+    "pylayers": f"# syntax={FRONTEND}\n" + HEAD + "RUN pip install --no-cache-dir -r requirements.txt\nCOPY app.py .\n",
+}
+
+
+@dataclass
+class Run:
+    cold: float
+    noop: float
+    onepin: float
+    pushed: int
+    layers: int
+
+
+def sh(*cmd: str, check: bool = True) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{(proc.stdout + proc.stderr)[-3000:]}")
+    return proc.stdout
+
+
+def build(ctx: Path, ref: str) -> float:
+    start = time.monotonic()
+    sh("docker", "buildx", "build", "--progress=plain", "--push", "-t", ref, str(ctx))
+    return time.monotonic() - start
+
+
+def manifest(ref: str) -> dict:
+    raw = json.loads(sh("docker", "buildx", "imagetools", "inspect", "--raw", ref))
+    if "manifests" in raw:
+        digest = next(m["digest"] for m in raw["manifests"]
+                      if m.get("platform", {}).get("architecture") not in (None, "unknown"))
+        return manifest(f"{ref.rsplit(':', 1)[0]}@{digest}")
+    return raw
+
+
+def one_run(variant: str, requirements: str, pin: tuple[str, str]) -> Run:
+    ctx = Path(tempfile.mkdtemp(prefix=f"bench-{variant}-"))
+    (ctx / "Dockerfile").write_text(VARIANTS[variant])
+    (ctx / "requirements.txt").write_text(requirements)
+    (ctx / "app.py").write_text("print('hello')\n")
+    repo = f"localhost:5000/pylayers-bench/{variant}-{uuid.uuid4().hex[:8]}"
+    sh("docker", "buildx", "prune", "-af")
+    cold = build(ctx, f"{repo}:a")
+    noop = build(ctx, f"{repo}:a")
+    name, new = pin
+    lines = [f"{name}=={new}" if line.lower().startswith(f"{name}==") else line
+             for line in requirements.splitlines()]
+    (ctx / "requirements.txt").write_text("\n".join(lines) + "\n")
+    onepin = build(ctx, f"{repo}:b")
+    before = {l["digest"] for l in manifest(f"{repo}:a")["layers"]}
+    after = manifest(f"{repo}:b")["layers"]
+    pushed = sum(l["size"] for l in after if l["digest"] not in before)
+    shutil.rmtree(ctx)
+    return Run(cold, noop, onepin, pushed, len(after))
+
+
+def cell(values: list[float], unit: str = "s") -> str:
+    med = statistics.median(values)
+    if unit == "B":
+        return _bytes(med) if len(values) == 1 else f"{_bytes(med)} ({_bytes(min(values))}–{_bytes(max(values))})"
+    return f"{med:.1f}" if len(values) == 1 else f"{med:.1f} ({min(values):.1f}–{max(values):.1f})"
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+def table(set_name: str, count: int, results: dict[str, list[Run]]) -> str:
+    med = {v: {k: statistics.median(getattr(r, k) for r in runs) for k in ("cold", "noop", "onepin", "pushed")}
+           for v, runs in results.items()}
+    rows = [f"### {set_name}: {count} pinned packages, {len(next(iter(results.values())))} run(s), median (min–max)",
+            "", "| variant | cold s | no-op s | one pin s | pushed after one pin | layers | one pin vs pip | one pin vs uv |",
+            "|---|---|---|---|---|---|---|---|"]
+    for variant, runs in results.items():
+        ratio = lambda other: (f"{med[other]['onepin'] / med[variant]['onepin']:.1f}×" if other in med else "–")
+        rows.append(f"| {variant} | {cell([r.cold for r in runs])} | {cell([r.noop for r in runs])} | "
+                    f"{cell([r.onepin for r in runs])} | {cell([r.pushed for r in runs], 'B')} | "
+                    f"{runs[0].layers} | {ratio('pip')} | {ratio('uv')} |")
+    return "\n".join(rows) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", default="all", choices=("small", "large", "all"))
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    args = parser.parse_args()
+    subprocess.run([str(REPO / "scripts" / "testbed"), "up"], check=True, stdout=subprocess.DEVNULL)
+    sets = ("small", "large") if args.set == "all" else (args.set,)
+    out = [f"## pylayers benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
+           f"Engine: {sh('docker', 'version', '--format', '{{.Server.Version}}').strip()}; base image {BASE}.", ""]
+    for set_name in sets:
+        requirements = (HERE / "sets" / f"{set_name}.txt").read_text()
+        count = sum(1 for line in requirements.splitlines() if "==" in line)
+        results: dict[str, list[Run]] = {}
+        for _ in range(args.runs):  # interleave variants so drifts hit every variant alike
+            for variant in args.variants.split(","):
+                run = one_run(variant, requirements, CHANGED_PIN[set_name])
+                results.setdefault(variant, []).append(run)
+                print(f"{set_name} {variant}: {run}", file=sys.stderr)
+        out.append(table(set_name, count, results))
+    text = "\n".join(out)
+    print(text)
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / time.strftime("%Y%m%d-%H%M%S.md", time.gmtime())).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
