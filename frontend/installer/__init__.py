@@ -1,36 +1,60 @@
 """The wheel installer that runs inside the build, shipped to it as a deterministic zipapp.
 
 `installer_zipapp()` packs install.py as __main__ together with the pure-Python `installer`
-package of this environment; its bytes are part of every package layer's cache key, so they must
-not change from one build to the next.
+package (pypa/installer) of this environment. Its bytes are part of every package layer's cache
+key, so they depend on nothing but those sources: sorted entries, fixed times and modes, stored
+(not deflated, whose output depends on the zlib version).
+
+pypa/installer 1.x declares Python >= 3.10 only because its annotations use `X | None`, which
+3.9 evaluates at definition time; each vendored module therefore gets
+`from __future__ import annotations`, which makes it run on Python 3.9 targets too.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import io
 import zipfile
 from pathlib import Path
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_UNIX = 3  # ZipInfo.create_system
 
 
 def _files() -> dict[str, bytes]:
+    """__main__.py and installer/**/*.py (its Windows launchers are not needed on Linux)."""
     import installer
 
     files = {"__main__.py": (Path(__file__).parent / "install.py").read_bytes()}
     root = Path(installer.__file__).parent
-    for path in sorted(root.rglob("*.py")):
-        files[f"installer/{path.relative_to(root).as_posix()}"] = path.read_bytes()
+    for path in root.rglob("*.py"):
+        files[f"installer/{path.relative_to(root).as_posix()}"] = _lazy_annotations(path.read_bytes())
     return files
+
+
+def _lazy_annotations(source: bytes) -> bytes:
+    """The module with `from __future__ import annotations` after its docstring (if not there)."""
+    tree = ast.parse(source)
+    if any(isinstance(node, ast.ImportFrom) and node.module == "__future__"
+           and any(alias.name == "annotations" for alias in node.names) for node in tree.body):
+        return source
+    first = tree.body[0] if tree.body else None
+    docstring = (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                 and isinstance(first.value.value, str))
+    lines = source.splitlines(keepends=True)
+    at = first.end_lineno if docstring else 0
+    return b"".join([*lines[:at], b"from __future__ import annotations\n", *lines[at:]])
 
 
 @functools.lru_cache(maxsize=1)
 def installer_zipapp() -> bytes:
+    """The bytes of installer.pyz, identical for identical sources."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as archive:
         for name, data in sorted(_files().items()):
             info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-            info.external_attr = 0o644 << 16
+            info.create_system = _UNIX
+            info.external_attr = 0o100644 << 16
             archive.writestr(info, data)
     return buf.getvalue()

@@ -1,13 +1,16 @@
 """Install wheels into an empty directory, for one image layer (runs as installer.pyz's __main__).
 
-Runs inside the build with the *target* interpreter (Python 3.10+, the floor of pypa/installer)
-and no network:
+Runs inside the build with the target's base interpreter and no network:
 
     python installer.pyz --dest /out --scheme-json '{"purelib": ...}' --interpreter /opt/venv/bin/python W.whl...
 
-Files land at dest + the target's absolute scheme paths; console scripts get the target
-interpreter's shebang; bytecode is hash-based and every mtime is fixed, so the same wheel always
-gives a byte-identical layer. Unsafe archive entries are refused before anything is written.
+Files land at dest + the target's absolute scheme paths (headers: + the project name, as pip
+does); scripts get the --interpreter shebang; bytecode is checked-hash based (an edited source
+is recompiled) and compiled with a fixed hash seed; every mtime is fixed: the same wheels always
+give a byte-identical tree.
+Unsafe archive entries are refused (exit 2) before anything is written; other failures exit 1.
+
+Kept to the syntax and stdlib of Python 3.8, so that older targets get a clear error.
 """
 
 from __future__ import annotations
@@ -15,54 +18,150 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import posixpath
 import stat
 import sys
+import unicodedata
 import zipfile
 
-FIXED_MTIME = 315532800  # 1980-01-01, the earliest time a zip entry can carry
+FIXED_MTIME = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can carry
 SCHEME_KEYS = ("purelib", "platlib", "headers", "scripts", "data")
+PROG = "pylayers installer"
+MIN_PYTHON = (3, 9)  # the vendored pypa/installer needs 3.9 (with lazy annotations, see __init__.py)
+MAX_WHEEL_BYTES = 2 << 30  # uncompressed, all entries together; PYLAYERS_MAX_WHEEL_BYTES overrides it
+MAX_RATIO = 200  # uncompressed / compressed size, refused above this for entries over RATIO_MIN_BYTES
+RATIO_MIN_BYTES = 10 << 20
+UTF8_FLAG = 0x800  # zip flag bit 11: the name is UTF-8 (zipfile decodes other names as cp437)
 
 
 class UnsafeWheel(Exception):
     pass
 
 
-def check_entries(path: str) -> None:
-    """Refuse absolute paths, `..`, backslashes and symlinks: nothing may escape the output."""
+def check_entries(path: str, max_bytes: int = MAX_WHEEL_BYTES) -> None:
+    """Refuse any entry that could escape dest, be more than a file or directory, clash or explode.
+
+    Decided from the zip directory alone: zipfile inflates no more than an entry's declared size
+    (then checks its CRC), so the size limits hold before anything is decompressed.
+    """
     name = os.path.basename(path)
-    with zipfile.ZipFile(path) as archive:
+    try:
+        archive = zipfile.ZipFile(path)
+    except UnicodeDecodeError as exc:  # a name flagged UTF-8 that is not
+        raise UnsafeWheel("{}: unsafe file name: {!r}".format(name, exc.object)) from None
+    with archive:
+        seen = set()
+        total = 0
         for info in archive.infolist():
-            entry = info.filename
-            parts = entry.split("/")
-            if entry.startswith("/") or "\\" in entry or ".." in parts or (parts and ":" in parts[0]):
-                raise UnsafeWheel(f"{name}: unsafe path in archive: {entry!r}")
-            if stat.S_ISLNK(info.external_attr >> 16):
-                raise UnsafeWheel(f"{name}: symbolic link in archive: {entry!r}")
+            total += info.file_size
+            reason = entry_problem(info, seen) or size_problem(info, total, max_bytes)
+            if reason:  # orig_filename: zipfile cuts filename at a NUL
+                raise UnsafeWheel("{}: {}: {!r}".format(name, reason, info.orig_filename))
+
+
+def entry_problem(info: zipfile.ZipInfo, seen: set) -> str | None:
+    entry = info.filename
+    parts = entry.split("/")
+    if unsafe_name(info):
+        return "unsafe file name"
+    if not entry or entry.startswith("/") or "\\" in entry or ".." in parts or ":" in parts[0]:
+        return "unsafe path in archive"
+    if stat.S_IFMT(info.external_attr >> 16) not in (0, stat.S_IFREG, stat.S_IFDIR):  # 0: no Unix mode
+        return "link or special file in archive"
+    key = posixpath.normpath(entry)
+    if key in seen:
+        return "duplicate entry name"
+    seen.add(key)
+    if parts[0].endswith(".data") and not data_entry_ok(entry, parts):
+        return "not in a .data/<{}>/ directory".format("|".join(SCHEME_KEYS))
+    return None
+
+
+def unsafe_name(info: zipfile.ZipInfo) -> bool:
+    """Control characters (NUL, escapes, newlines), U+FFFD, or non-ASCII in a name not flagged UTF-8."""
+    name = info.orig_filename
+    if not info.flag_bits & UTF8_FLAG and not name.isascii():  # zipfile decoded it as cp437
+        return True
+    return any(unicodedata.category(c) == "Cc" or c == "\ufffd" for c in name)
+
+
+def data_entry_ok(entry: str, parts: list) -> bool:
+    """A file of `<name>.data/` lies under one of the scheme keys, as pypa/installer expects."""
+    is_dir = entry.endswith("/")
+    body = parts[:-1] if is_dir else parts
+    if len(body) == 1:
+        return is_dir
+    return body[1] in SCHEME_KEYS and (is_dir or len(body) > 2)
+
+
+def size_problem(info: zipfile.ZipInfo, total: int, max_bytes: int) -> str | None:
+    if total > max_bytes:
+        return "more than {} bytes uncompressed".format(max_bytes)
+    if info.file_size > RATIO_MIN_BYTES and info.file_size > MAX_RATIO * info.compress_size:
+        return "compression ratio above {}".format(MAX_RATIO)
+    return None
+
+
+def max_wheel_bytes() -> int:
+    value = os.environ.get("PYLAYERS_MAX_WHEEL_BYTES", "")
+    if value and not value.isdigit():
+        raise ValueError("PYLAYERS_MAX_WHEEL_BYTES is not a number of bytes: {!r}".format(value))
+    return int(value) if value else MAX_WHEEL_BYTES
+
+
+def make_destination(scheme: dict, interpreter: str, dest: str):
+    """A SchemeDictionaryDestination that compiles reproducible (checked-hash) bytecode itself."""
+    from installer.destinations import SchemeDictionaryDestination
+
+    class Destination(SchemeDictionaryDestination):
+        def finalize_installation(self, scheme, record_file_path, records):
+            records = list(records)
+            super().finalize_installation(scheme, record_file_path, records)
+            for file_scheme, record in records:
+                if file_scheme in ("purelib", "platlib") and record.path.endswith(".py"):
+                    compile_one(self.scheme_dict[file_scheme], record.path, dest)
+
+    return Destination(scheme, interpreter=interpreter, script_kind="posix",
+                       bytecode_optimization_levels=(), destdir=dest)
+
+
+def compile_one(root: str, path: str, dest: str) -> None:
+    """path/__pycache__/*.pyc, naming the final path (no dest prefix) in tracebacks."""
+    import compileall
+    import py_compile
+
+    final = os.path.join(root, path)
+    compileall.compile_file(os.path.join(dest, final.lstrip("/")), ddir=os.path.dirname(final), quiet=2,
+                            invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+
+
+def project_name(source) -> str:
+    from email.parser import HeaderParser
+
+    return HeaderParser().parsestr(source.read_dist_info("METADATA")).get("Name") or source.distribution
 
 
 def install_wheel(path: str, scheme: dict, interpreter: str, dest: str) -> None:
     from installer import install
-    from installer.destinations import SchemeDictionaryDestination
     from installer.sources import WheelFile
 
-    destination = SchemeDictionaryDestination(
-        scheme, interpreter=interpreter, script_kind="posix",
-        bytecode_optimization_levels=(0,), destdir=dest)
     with WheelFile.open(path) as source:
-        source.validate_record()
-        install(source, destination, {"INSTALLER": b"pylayers\n"})
+        if hasattr(source, "validate_record"):
+            source.validate_record()
+        scheme = dict(scheme, headers=os.path.join(scheme["headers"], project_name(source)))
+        install(source, make_destination(scheme, interpreter, dest), {"INSTALLER": b"pylayers\n"})
 
 
 def normalize(dest: str) -> None:
-    """Fix every mtime so that the layer depends on the wheel alone, not on the build's clock."""
+    """Fix every mtime so that the layer depends on the wheels alone, not on the build's clock."""
     for root, dirs, files in os.walk(dest):
         for name in dirs + files:
             os.utime(os.path.join(root, name), (FIXED_MTIME, FIXED_MTIME), follow_symlinks=False)
     os.utime(dest, (FIXED_MTIME, FIXED_MTIME))
 
 
-def parse_args(argv):
-    parser = argparse.ArgumentParser(prog="pylayers-installer")
+def parse_args(argv: list) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=PROG)
     parser.add_argument("--dest", required=True)
     parser.add_argument("--scheme-json", required=True)
     parser.add_argument("--interpreter", required=True)
@@ -70,29 +169,54 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    scheme = json.loads(args.scheme_json)
-    missing = [k for k in SCHEME_KEYS if k not in scheme]
-    if missing:
-        print(f"pylayers installer: scheme lacks {missing}", file=sys.stderr)
-        return 2
-    os.umask(0o022)
-    os.environ["SOURCE_DATE_EPOCH"] = str(FIXED_MTIME)  # hash-based .pyc (PEP 552)
+def load_scheme(text: str) -> dict:
+    scheme = json.loads(text)
+    bad = [k for k in SCHEME_KEYS if not isinstance(scheme.get(k), str) or not scheme[k].startswith("/")]
+    if bad:
+        raise ValueError("the scheme needs absolute paths for {}".format(", ".join(bad)))
+    return {k: os.path.normpath(scheme[k]) for k in SCHEME_KEYS}
+
+
+def reexec_with_fixed_hash_seed() -> None:
+    """Set constants (frozensets) are marshalled in hash order: compile with a fixed seed."""
+    if os.environ.get("PYTHONHASHSEED") != "0" and sys.executable:
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+def run(args: argparse.Namespace) -> int:
     try:
+        scheme = load_scheme(args.scheme_json)
+        max_bytes = max_wheel_bytes()
         for wheel in args.wheels:
-            check_entries(wheel)
-        for wheel in args.wheels:
-            install_wheel(wheel, scheme, args.interpreter, args.dest)
+            check_entries(wheel, max_bytes)
     except UnsafeWheel as exc:
-        print(f"pylayers installer: refusing {exc}", file=sys.stderr)
+        print("{}: refusing {}".format(PROG, exc), file=sys.stderr)
         return 2
-    except Exception as exc:  # noqa: BLE001 - report any failure of a wheel with its name
-        print(f"pylayers installer: cannot install {', '.join(map(os.path.basename, args.wheels))}: "
-              f"{type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        print("{}: {}: {}".format(PROG, type(exc).__name__, exc), file=sys.stderr)
+        return 2
+    os.makedirs(args.dest, exist_ok=True)
+    for wheel in args.wheels:
+        try:
+            install_wheel(wheel, scheme, args.interpreter, args.dest)
+        except Exception as exc:  # noqa: BLE001 - report any failure with the wheel's name
+            print("{}: cannot install {}: {}: {}".format(PROG, os.path.basename(wheel), type(exc).__name__, exc),
+                  file=sys.stderr)
+            return 1
     normalize(args.dest)
     return 0
+
+
+def main(argv: list = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if sys.version_info < MIN_PYTHON:
+        print("{}: needs Python {}.{}+, not {}".format(PROG, *MIN_PYTHON, sys.version.split()[0]), file=sys.stderr)
+        return 1
+    if argv is None:
+        reexec_with_fixed_hash_seed()
+    os.umask(0o022)
+    return run(args)
 
 
 if __name__ == "__main__":

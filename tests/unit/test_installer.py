@@ -1,18 +1,59 @@
 """The in-build wheel installer: scheme paths, scripts, RECORD, bytecode, reproducibility, safety."""
 
+import base64
+import functools
+import hashlib
+import io
 import json
 import os
+import stat
 import subprocess
 import sys
+import warnings
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from frontend.installer import installer_zipapp
-from tests.e2e.localindex import make_wheel
+from frontend.installer.install import UnsafeWheel, check_entries
 
-SCHEME = {"purelib": "/opt/venv/lib/python3/site-packages", "platlib": "/opt/venv/lib/python3/site-packages",
-          "headers": "/opt/venv/include/site/python3/demo", "scripts": "/opt/venv/bin", "data": "/opt/venv"}
+SCHEME = {"purelib": "/opt/venv/lib/python3/site-packages", "platlib": "/opt/venv/lib64/python3/site-packages",
+          "headers": "/opt/venv/include/site/python3", "scripts": "/opt/venv/bin", "data": "/opt/venv"}
+SITE = SCHEME["purelib"].lstrip("/")
+DEMO = {
+    "demo/__init__.py": b"BIG = {%s}\ndef main():\n    print('hi')\n" % b", ".join(b"'s%d'" % i for i in range(40)),
+    "demo/sub/mod.py": b"def f(x):\n    return x in {'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'}\n",
+    "demo-1.0.dist-info/entry_points.txt": b"[console_scripts]\ndemo = demo:main\n",
+    "demo-1.0.data/scripts/demo-tool": b"#!python\nprint('tool')\n",
+    "demo-1.0.data/data/share/demo/readme.txt": b"data\n",
+    "demo-1.0.data/headers/demo.h": b"int demo;\n",
+}
+
+
+def _record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def build_wheel(directory: Path, files: dict = DEMO, extra: dict = (), links: dict = ()) -> Path:
+    """demo-1.0-py3-none-any.whl with `files` in RECORD; `extra` entries and `links` (symlinks) unrecorded."""
+    files = dict(files)
+    info = "demo-1.0.dist-info"
+    files[f"{info}/METADATA"] = b"Metadata-Version: 2.1\nName: Demo\nVersion: 1.0\n"
+    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    record = "".join(f"{p},{_record_hash(d)},{len(d)}\n" for p, d in files.items()) + f"{info}/RECORD,,\n"
+    files[f"{info}/RECORD"] = record.encode()
+    path = directory / "demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in {**files, **dict(extra)}.items():
+            entry = zipfile.ZipInfo(name, date_time=(2021, 2, 3, 4, 5, 6))
+            entry.external_attr = (0o100755 if name.endswith("-tool") else 0o100644) << 16
+            archive.writestr(entry, data)
+        for name, target in dict(links).items():
+            entry = zipfile.ZipInfo(name, date_time=(2021, 2, 3, 4, 5, 6))
+            entry.external_attr = 0o120777 << 16
+            archive.writestr(entry, target)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -22,80 +63,270 @@ def zipapp(tmp_path_factory) -> Path:
     return path
 
 
-def _wheel(tmp_path: Path, **kwargs) -> Path:
-    files = kwargs.pop("files", None) or {
-        "demo/__init__.py": b"def main():\n    print('hi')\n",
-        "demo-1.0.dist-info/entry_points.txt": b"[console_scripts]\ndemo = demo:main\n",
-        "demo-1.0.data/scripts/demo-tool": b"#!python\nprint('tool')\n",
-        "demo-1.0.data/data/share/demo/readme.txt": b"data\n",
-    }
-    name, data = make_wheel("demo", "1.0", files=files, **kwargs)
-    path = tmp_path / name
-    path.write_bytes(data)
-    return path
-
-
-def _install(zipapp: Path, dest: Path, *wheels: Path):
+def install(zipapp: Path, dest: Path, *wheels: Path, **env) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(zipapp), "--dest", str(dest), "--scheme-json", json.dumps(SCHEME),
                            "--interpreter", "/opt/venv/bin/python", *map(str, wheels)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env={**os.environ, **env})
 
 
-def _tree(root: Path) -> dict:
-    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None, p.stat().st_mode, p.stat().st_mtime)
-            for p in sorted(root.rglob("*"))}
+def tree(root: Path) -> dict:
+    """Every path under root (root included) → (bytes or None, mode, mtime)."""
+    out = {}
+    for path in [root, *sorted(root.rglob("*"))]:
+        st = path.lstat()
+        out[str(path.relative_to(root))] = (path.read_bytes() if stat.S_ISREG(st.st_mode) else None,
+                                            st.st_mode, st.st_mtime_ns)
+    return out
 
 
 def test_installs_into_scheme_paths_under_dest(zipapp, tmp_path):
     dest = tmp_path / "out"
-    proc = _install(zipapp, dest, _wheel(tmp_path))
+    proc = install(zipapp, dest, build_wheel(tmp_path))
     assert proc.returncode == 0, proc.stderr
-    site = dest / SCHEME["purelib"].lstrip("/")
-    assert (site / "demo" / "__init__.py").exists()
-    assert list((site / "demo" / "__pycache__").glob("__init__.*.pyc"))
+    site = dest / SITE
+    assert (site / "demo" / "__init__.py").read_bytes() == DEMO["demo/__init__.py"]
+    assert (site / "demo" / "sub" / "mod.py").exists()
     info = site / "demo-1.0.dist-info"
     assert (info / "INSTALLER").read_text() == "pylayers\n"
-    assert "demo/__init__.py" in (info / "RECORD").read_text()
+    record = (info / "RECORD").read_text()
+    assert "demo/__init__.py,sha256=" in record and "../../../bin/demo," in record
     script = dest / "opt/venv/bin/demo"
-    assert script.read_text().startswith("#!/opt/venv/bin/python\n") and os.access(script, os.X_OK)
-    assert (dest / "opt/venv/bin/demo-tool").read_text().startswith("#!/opt/venv/bin/python")
+    assert script.read_text().startswith("#!/opt/venv/bin/python\n") and "from demo import main" in script.read_text()
+    assert stat.S_IMODE(script.stat().st_mode) == 0o755
+    tool = dest / "opt/venv/bin/demo-tool"
+    assert tool.read_text() == "#!/opt/venv/bin/python\nprint('tool')\n" and stat.S_IMODE(tool.stat().st_mode) == 0o755
     assert (dest / "opt/venv/share/demo/readme.txt").read_text() == "data\n"
+    assert (dest / "opt/venv/include/site/python3/Demo/demo.h").read_text() == "int demo;\n"
+    assert sorted(p.relative_to(dest).parts[:2] for p in dest.iterdir()) == [("opt",)]
+
+
+def test_bytecode_is_checked_hash_based_and_names_the_final_path(zipapp, tmp_path):
+    dest = tmp_path / "out"
+    assert install(zipapp, dest, build_wheel(tmp_path)).returncode == 0
+    tag = sys.implementation.cache_tag
+    pyc = dest / SITE / "demo" / "sub" / "__pycache__" / f"mod.{tag}.pyc"
+    data = pyc.read_bytes()
+    assert int.from_bytes(data[4:8], "little") == 0b11  # hash-based, checked against the source
+    import marshal
+    code = marshal.loads(data[16:])
+    assert code.co_filename == f"{SCHEME['purelib']}/demo/sub/mod.py"
+    assert (dest / SITE / "demo" / "__pycache__" / f"__init__.{tag}.pyc").exists()
 
 
 def test_same_wheel_gives_identical_trees(zipapp, tmp_path):
-    wheel = _wheel(tmp_path)
-    assert _install(zipapp, tmp_path / "a", wheel).returncode == 0
-    assert _install(zipapp, tmp_path / "b", wheel).returncode == 0
-    assert _tree(tmp_path / "a") == _tree(tmp_path / "b")
-    assert {m for _, _, m in _tree(tmp_path / "a").values()} == {315532800}
+    wheel = build_wheel(tmp_path)
+    assert install(zipapp, tmp_path / "a", wheel, PYTHONHASHSEED="1").returncode == 0
+    assert install(zipapp, tmp_path / "b", wheel, PYTHONHASHSEED="2").returncode == 0
+    first, second = tree(tmp_path / "a"), tree(tmp_path / "b")
+    assert first == second
+    assert {mtime for _, _, mtime in first.values()} == {315532800 * 10**9}
+    modes = {stat.S_IMODE(mode) for _, mode, _ in first.values()}
+    assert modes == {0o644, 0o755}
 
 
-@pytest.mark.parametrize("entry", ["../evil.py", "/etc/evil.py", "demo/../../evil.py"])
+@pytest.mark.parametrize("entry", ["../evil.py", "/etc/evil.py", "demo/../../evil.py",
+                                   "demo-1.0.data/data/../../evil.py", "C:/evil.py", "demo\\..\\..\\evil.py"])
 def test_unsafe_entries_are_refused_and_nothing_is_written(zipapp, tmp_path, entry):
-    wheel = _wheel(tmp_path, extra_entries={entry: b"x = 1\n"})
-    dest = tmp_path / "out"
-    proc = _install(zipapp, dest, wheel)
-    assert proc.returncode == 2
-    assert "unsafe path" in proc.stderr and repr(entry) in proc.stderr and "demo-1.0" in proc.stderr
-    assert not dest.exists() and not (tmp_path / "evil.py").exists()
+    wheel = build_wheel(tmp_path, extra={entry: b"x = 1\n"})
+    dest = tmp_path / "sandbox" / "out"
+    dest.parent.mkdir()
+    proc = install(zipapp, dest, wheel)
+    assert proc.returncode == 2, proc.stderr
+    assert "unsafe path in archive" in proc.stderr and repr(entry) in proc.stderr
+    assert "demo-1.0-py3-none-any.whl" in proc.stderr
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["demo-1.0-py3-none-any.whl", "sandbox"]
 
 
-def test_a_tampered_record_fails(zipapp, tmp_path):
-    name, data = make_wheel("demo", "1.0")
-    import io
-    import zipfile
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = tmp_path / name
-    with zipfile.ZipFile(out, "w") as zf:
+def test_symlink_entries_are_refused(zipapp, tmp_path):
+    wheel = build_wheel(tmp_path, links={"demo/passwd": b"/etc/passwd"})
+    proc = install(zipapp, tmp_path / "out", wheel)
+    assert proc.returncode == 2 and "link or special file in archive: 'demo/passwd'" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_unsafe_second_wheel_stops_the_first_too(zipapp, tmp_path):
+    good = build_wheel(tmp_path)
+    (tmp_path / "bad").mkdir()
+    bad = build_wheel(tmp_path / "bad", extra={"../evil.py": b""})
+    proc = install(zipapp, tmp_path / "out", good, bad)
+    assert proc.returncode == 2 and not (tmp_path / "out").exists()
+
+
+def test_a_tampered_wheel_fails_with_its_name(zipapp, tmp_path):
+    wheel = build_wheel(tmp_path)
+    tampered = tmp_path / "t" / wheel.name
+    tampered.parent.mkdir()
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(tampered, "w") as out:
         for item in src.infolist():
-            body = src.read(item)
-            zf.writestr(item, b"VERSION = 'evil'\n" if item.filename.endswith("__init__.py") else body)
-    proc = _install(zipapp, tmp_path / "o", out)
-    assert proc.returncode == 1 and "demo-1.0" in proc.stderr
+            out.writestr(item, b"EVIL = 1\n" if item.filename == "demo/__init__.py" else src.read(item))
+    proc = install(zipapp, tmp_path / "o", tampered)
+    assert proc.returncode == 1 and "cannot install demo-1.0-py3-none-any.whl" in proc.stderr
 
 
-def test_zipapp_is_deterministic_across_processes():
-    code = "import sys, hashlib; from frontend.installer import installer_zipapp; print(hashlib.sha256(installer_zipapp()).hexdigest())"
-    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-            for _ in range(2)}
-    assert len(runs) == 1
+def test_bad_scheme_is_refused(zipapp, tmp_path):
+    proc = subprocess.run([sys.executable, str(zipapp), "--dest", str(tmp_path / "o"), "--scheme-json",
+                           json.dumps({**SCHEME, "data": "relative"}), "--interpreter", "/x/python",
+                           str(build_wheel(tmp_path))], capture_output=True, text=True)
+    assert proc.returncode == 2 and "absolute paths for data" in proc.stderr
+
+
+def test_zipapp_is_deterministic_and_self_contained():
+    data = installer_zipapp()
+    assert data is installer_zipapp()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        assert names == sorted(names) and "__main__.py" in names and "installer/destinations.py" in names
+        assert all(n.endswith(".py") for n in names)
+        assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        assert {i.external_attr >> 16 for i in archive.infolist()} == {0o100644}
+        assert b"from __future__ import annotations" in archive.read("installer/utils.py")
+    code = ("import hashlib; from frontend.installer import installer_zipapp; "
+            "print(hashlib.sha256(installer_zipapp()).hexdigest())")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           cwd=Path(__file__).resolve().parents[2]).stdout for _ in range(2)}
+    assert runs == {hashlib.sha256(data).hexdigest() + "\n"}
+
+
+# hostile wheels: the demo wheel with entries added by zipfile directly
+
+WHEEL = "demo-1.0-py3-none-any.whl"
+
+
+def zip_entry(name: str, mode: int = 0o100644, compress_type: int = zipfile.ZIP_STORED) -> zipfile.ZipInfo:
+    entry = zipfile.ZipInfo(name, date_time=(2021, 2, 3, 4, 5, 6))
+    entry.external_attr = mode << 16
+    entry.compress_type = compress_type
+    return entry
+
+
+def hostile_wheel(directory: Path, *entries: tuple, patch: tuple = (b"", b"")) -> Path:
+    """The demo wheel plus (ZipInfo, data) `entries`; `patch` then swaps name bytes (same length)."""
+    path = build_wheel(directory)
+    with zipfile.ZipFile(path, "a") as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # duplicate names
+        for entry, data in entries:
+            archive.writestr(entry, data)
+    old, new = patch
+    assert len(old) == len(new)
+    path.write_bytes(path.read_bytes().replace(old, new))
+    return path
+
+
+def assert_refused(zipapp: Path, tmp_path: Path, wheel: Path, reason: str, entry, code: int = 2, **env) -> None:
+    dest = tmp_path / "out"
+    proc = install(zipapp, dest, wheel, **env)
+    assert proc.returncode == code, proc.stderr
+    assert proc.stderr == "pylayers installer: refusing {}: {}: {!r}\n".format(WHEEL, reason, entry)
+    assert not dest.exists()
+
+
+@pytest.mark.parametrize("kind", [stat.S_IFIFO, stat.S_IFCHR, stat.S_IFBLK, stat.S_IFSOCK])
+def test_devices_fifos_and_sockets_are_refused(zipapp, tmp_path, kind):
+    wheel = hostile_wheel(tmp_path, (zip_entry("demo/special", kind | 0o644), b""))
+    assert_refused(zipapp, tmp_path, wheel, "link or special file in archive", "demo/special")
+
+
+@pytest.mark.parametrize("entry", ["demo/__init__.py", "demo/./__init__.py", "demo//__init__.py",
+                                   "demo-1.0.dist-info/RECORD"])
+def test_duplicate_entry_names_are_refused(zipapp, tmp_path, entry):
+    wheel = hostile_wheel(tmp_path, (zip_entry(entry), b"EVIL = 1\n"))
+    assert_refused(zipapp, tmp_path, wheel, "duplicate entry name", entry)
+
+
+@pytest.mark.parametrize("entry", ["demo/\x1b[2Jevil.py", "demo/evil\n.py", "demo/\x7f.py", "demo/\ufffd.py",
+                                   "demo/\x9bevil.py"])
+def test_control_characters_in_names_are_refused(zipapp, tmp_path, entry):
+    wheel = hostile_wheel(tmp_path, (zip_entry(entry), b"x = 1\n"))
+    assert_refused(zipapp, tmp_path, wheel, "unsafe file name", entry)
+
+
+def test_a_nul_in_a_name_is_refused(zipapp, tmp_path):
+    wheel = hostile_wheel(tmp_path, (zip_entry("demo/aXb.py"), b"x = 1\n"), patch=(b"demo/aXb.py", b"demo/a\0b.py"))
+    assert_refused(zipapp, tmp_path, wheel, "unsafe file name", "demo/a\0b.py")
+
+
+def test_a_non_ascii_name_not_flagged_utf8_is_refused(zipapp, tmp_path):
+    wheel = hostile_wheel(tmp_path, (zip_entry("demo/cafX.py"), b"x = 1\n"),
+                          patch=(b"demo/cafX.py", b"demo/caf\x82.py"))
+    assert_refused(zipapp, tmp_path, wheel, "unsafe file name", "demo/caf\u00e9.py")  # as zipfile decodes cp437
+
+
+def test_an_undecodable_utf8_name_is_refused(zipapp, tmp_path):
+    wheel = hostile_wheel(tmp_path, (zip_entry("demo/\u00e9.py"), b"x = 1\n"),
+                          patch=(b"demo/\xc3\xa9.py", b"demo/\xff\xfe.py"))
+    assert_refused(zipapp, tmp_path, wheel, "unsafe file name", b"demo/\xff\xfe.py")
+
+
+def test_a_utf8_name_installs(zipapp, tmp_path):
+    files = {**DEMO, "demo/caf\u00e9.py": b"x = 1\n"}
+    proc = install(zipapp, tmp_path / "out", build_wheel(tmp_path, files=files))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / SITE / "demo" / "caf\u00e9.py").exists()
+
+
+@pytest.mark.parametrize("entry", ["demo-1.0.data/bogus/x.txt", "demo-1.0.data/purelib", "demo-1.0.data",
+                                   "demo-1.0.data/x.txt", "demo-1.0.data//x.txt", "other.data/lib/x.py"])
+def test_data_entries_outside_the_scheme_keys_are_refused(zipapp, tmp_path, entry):
+    wheel = hostile_wheel(tmp_path, (zip_entry(entry), b"x = 1\n"))
+    assert_refused(zipapp, tmp_path, wheel, "not in a .data/<purelib|platlib|headers|scripts|data>/ directory", entry)
+
+
+def test_data_directory_entries_are_allowed(tmp_path):
+    dirs = ("demo-1.0.data/", "demo-1.0.data/scripts/", "demo-1.0.data/data/share/")
+    check_entries(str(small_zip(tmp_path / "dirs.whl", *((zip_entry(d, 0o40755), b"") for d in dirs))))
+
+
+def small_zip(path: Path, *entries: tuple) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for entry, data in entries:
+            archive.writestr(entry, data)
+    return path
+
+
+def test_a_zip_bomb_entry_is_refused(zipapp, tmp_path):
+    wheel = hostile_wheel(tmp_path, (zip_entry("demo/zeros.bin", compress_type=zipfile.ZIP_DEFLATED), bytes(30 << 20)))
+    assert wheel.stat().st_size < 1 << 20
+    assert_refused(zipapp, tmp_path, wheel, "compression ratio above 200", "demo/zeros.bin")
+
+
+def test_the_compression_ratio_limit_applies_to_large_entries_only(tmp_path):
+    deflated = functools.partial(zip_entry, compress_type=zipfile.ZIP_DEFLATED)
+    check_entries(str(small_zip(tmp_path / "small.whl", (deflated("small.bin"), bytes(10 << 20)))))
+    check_entries(str(small_zip(tmp_path / "stored.whl", (zip_entry("stored.bin"), bytes(30 << 20)))))
+    with pytest.raises(UnsafeWheel, match="big.whl: compression ratio above 200: 'big.bin'"):
+        check_entries(str(small_zip(tmp_path / "big.whl", (deflated("big.bin"), bytes((10 << 20) + 1)))))
+
+
+def test_the_total_uncompressed_size_is_limited(zipapp, tmp_path):
+    wheel = hostile_wheel(tmp_path, (zip_entry("demo/big.txt"), b"x" * 2000))
+    assert_refused(zipapp, tmp_path, wheel, "more than 1500 bytes uncompressed", "demo/big.txt",
+                   PYLAYERS_MAX_WHEEL_BYTES="1500")
+
+
+def test_a_wheel_within_the_size_limit_installs(zipapp, tmp_path):
+    proc = install(zipapp, tmp_path / "out", build_wheel(tmp_path), PYLAYERS_MAX_WHEEL_BYTES="100000")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_bad_size_limit_is_refused(zipapp, tmp_path):
+    proc = install(zipapp, tmp_path / "out", build_wheel(tmp_path), PYLAYERS_MAX_WHEEL_BYTES="2G")
+    assert proc.returncode == 2 and "PYLAYERS_MAX_WHEEL_BYTES is not a number of bytes: '2G'" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_lying_record_fails_naming_the_wheel_and_the_entry(zipapp, tmp_path):
+    wheel = build_wheel(tmp_path)
+    lying = tmp_path / "t" / wheel.name
+    lying.parent.mkdir()
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(lying, "w") as out:
+        for item in src.infolist():
+            out.writestr(item, b"EVIL = 1\n" if item.filename == "demo/sub/mod.py" else src.read(item))
+    proc = install(zipapp, tmp_path / "o", lying)
+    assert proc.returncode == 1
+    assert "cannot install demo-1.0-py3-none-any.whl" in proc.stderr and "demo/sub/mod.py" in proc.stderr
+    assert "didn't match RECORD" in proc.stderr
+
+
+def test_a_file_missing_from_record_fails_naming_it(zipapp, tmp_path):
+    proc = install(zipapp, tmp_path / "o", build_wheel(tmp_path, extra={"demo/extra.py": b"x = 1\n"}))
+    assert proc.returncode == 1 and WHEEL in proc.stderr and "demo/extra.py is not mentioned in RECORD" in proc.stderr
