@@ -12,13 +12,16 @@ STAGE_NAME = "pylayers-stage"
 
 
 def has_syntax_directive(text: str) -> bool:
-    return parse(text).syntax_line is not None
+    return bool(parse(text).syntax_lines)
 
 
 def rewrite(text: str, replacements: Mapping[int, tuple[str, ...]]) -> str:
-    """The Dockerfile without its `# syntax=` line, each replaced step as COPY --link lines."""
+    """The Dockerfile without its `# syntax=` line(s), each replaced step as COPY --link lines."""
     doc = parse(text)
-    steps = {s.key: s for s in find_install_steps(text, "Dockerfile") if s.key in replacements}
+    # with nothing to replace, steps are not looked for: their errors (--user) must not stop a
+    # build that leaves every RUN as written (PYLAYERS_DISABLE, subrequests)
+    found = find_install_steps(text, "Dockerfile") if replacements else ()
+    steps = {s.key: s for s in found if s.key in replacements}
     unknown = set(replacements) - set(steps)
     if unknown:
         raise ValueError(f"not install steps of this Dockerfile: {sorted(unknown)}")
@@ -30,7 +33,7 @@ def rewrite(text: str, replacements: Mapping[int, tuple[str, ...]]) -> str:
             out.extend(_replacement(doc, steps[index], replacements[index], ends[index]))
             index = ends[index]
         else:
-            out.extend(() if index == doc.syntax_line else (doc.lines[index],))
+            out.extend(() if index in doc.syntax_lines else (doc.lines[index],))
             index += 1
     return "".join(out)
 
@@ -72,12 +75,12 @@ def _check_step(doc: Document, step: InstallStep) -> None:
 
 
 def _cut(doc: Document, step: InstallStep, end: int) -> tuple[str, str]:
-    """Lines [0, end) without the syntax line; the step's stage named if it is not."""
+    """Lines [0, end) without the syntax lines; the step's stage named if it is not."""
     stage = _stage_from(doc, step.stage_index)
     target = step.stage_name or _free_name(doc)
     lines = list(doc.lines[:end])
-    if doc.syntax_line is not None:
-        lines[doc.syntax_line] = ""
+    for index in doc.syntax_lines:
+        lines[index] = ""
     if step.stage_name is None:
         lines[stage.start:stage.end] = [_named_from(doc, stage, target)]
     body = "".join(lines)

@@ -31,7 +31,7 @@ class Instruction:
 class Document:
     lines: tuple[str, ...]  # physical lines, each with its own line ending (the last may have none)
     escape: str  # "\\" or "`"
-    syntax_line: int | None  # index of the `# syntax=` directive line, if any
+    syntax_lines: tuple[int, ...]  # indexes of the `# syntax=` directive lines (one, unless repeated)
     instructions: tuple[Instruction, ...]
 
     @property
@@ -55,23 +55,28 @@ def content(line: str) -> str:
 
 def parse(text: str) -> Document:
     lines = split_lines(text)
-    directives, syntax_line = _directives(lines)
+    directives, syntax_lines = _directives(lines)
     escape = directives.get("escape", "\\")
     escape = escape if escape in ("\\", "`") else "\\"
-    return Document(lines, escape, syntax_line, _instructions(lines, escape))
+    return Document(lines, escape, syntax_lines, _instructions(lines, escape))
 
 
-def _directives(lines: tuple[str, ...]) -> tuple[dict[str, str], int | None]:
+def _directives(lines: tuple[str, ...]) -> tuple[dict[str, str], tuple[int, ...]]:
+    """The leading directives (the first of a repeated one counts) and the `syntax` lines among them.
+
+    BuildKit refuses a repeated directive; every `syntax` line is kept track of so that none of
+    them survives in the rewrite, where it would become the one directive.
+    """
     found: dict[str, str] = {}
-    syntax_line = None
+    syntax_lines = []
     for index, line in enumerate(lines):
         match = _DIRECTIVE.fullmatch(content(line).removeprefix(BOM) if index == 0 else content(line))
         key = match[1].lower() if match else ""
-        if key not in _DIRECTIVES or key in found:
+        if key not in _DIRECTIVES:
             break
-        found[key] = match[2]
-        syntax_line = index if key == "syntax" else syntax_line
-    return found, syntax_line
+        found.setdefault(key, match[2])
+        syntax_lines += [index] if key == "syntax" else []
+    return found, tuple(syntax_lines)
 
 
 def _instructions(lines: tuple[str, ...], escape: str) -> tuple[Instruction, ...]:
@@ -119,7 +124,7 @@ def heredoc_names(args: str) -> tuple[tuple[str, bool], ...]:
     if "<<" not in args or exec_form(split_flags(args)[1]) is not None:
         return ()
     names = []
-    for word in args.split():
+    for word in _words(args):
         match = _HEREDOC.fullmatch(word)
         if match:
             name = match[3]
@@ -127,6 +132,19 @@ def heredoc_names(args: str) -> tuple[tuple[str, bool], ...]:
                 name = name[1:-1]
             names.append((name, match[2] == "-"))
     return tuple(names)
+
+
+def _words(text: str) -> list[str]:
+    """The words of a line as BuildKit's heredoc lexer sees them: quotes and escapes kept inside."""
+    words, pos = [], 0
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos == len(text):
+            return words
+        end = _word_end(text, pos)
+        words.append(text[pos:end])
+        pos = end
 
 
 def _skip_heredoc(lines, index: int, name: str, chomp: bool) -> int:

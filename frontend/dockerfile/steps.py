@@ -125,9 +125,12 @@ def _safe_around(before: tuple[Command, ...], after: tuple[Command, ...], escape
 
 
 def _re_emittable(raw: str, escape: str) -> bool:
-    """A command's text stays the same command when written after `RUN [flags] `."""
+    """A command's text stays the same command when written after `RUN [flags] `.
+
+    Not if it would end the line with an escaped blank (`echo \\ `): BuildKit trims the line.
+    """
     stripped = raw.rstrip()
-    return not (raw.startswith(("-", "[")) or stripped.endswith(escape))
+    return not (raw.startswith(("-", "[")) or stripped.endswith(escape) or stripped != raw)
 
 
 def _joined(commands: tuple[Command, ...]) -> str | None:

@@ -37,6 +37,9 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _ARCHIVE = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar")
 _REQUIREMENT_OPTIONS = ("hashes", "ignored", "ignored_flags")  # the dests allowed after a requirement
 _SHA256 = re.compile(r"^sha256:([0-9a-f]{64})$", re.IGNORECASE)
+# a symbolic link loop (`sub -> .`) makes `-r sub/x.txt` a new path at every level: no cycle to see
+MAX_INCLUDE_DEPTH = 10
+MAX_FILES_READ = 200
 
 
 @dataclass(frozen=True)
@@ -191,7 +194,8 @@ def _hashes(values: list[str] | None) -> tuple[str, ...]:
 def pinned_version(req: Requirement) -> str | None:
     """The version of a requirement pinned with exactly one `==X` or `===X`, else None."""
     specs = list(req.specifier)
-    if len(specs) == 1 and specs[0].operator in ("==", "===") and not specs[0].version.endswith(".*"):
+    if len(specs) == 1 and specs[0].operator in ("==", "===") and specs[0].version \
+            and not specs[0].version.endswith(".*"):  # packaging accepts `===` with no version
         return specs[0].version
     return None
 
@@ -212,6 +216,8 @@ class _Parser:
         self.constraints: list[Pin] = []
         self.index_url: str | None = None
         self.extra_index_urls: list[str] = []
+        self.files_read = 0
+        self.gave_up = False  # an include limit was reached: no more includes are read
 
     def parse_file(self, path: str, constraint: bool, stack: tuple[str, ...],
                    origin: tuple[str, int, str] | None) -> None:
@@ -223,6 +229,7 @@ class _Parser:
 
     def _load(self, path: str, origin: tuple[str, int, str] | None) -> str | None:
         file, line, written = origin or (path, 0, path)
+        self.files_read += 1
         try:
             data = self.read(path)
         except FileNotFoundError:
@@ -300,4 +307,15 @@ class _Parser:
             cycle = " -> ".join(stack[stack.index(target):] + (target,))
             self.errors.append(InputError(path, number, f"'{written}' includes itself: {cycle}"))
             return
+        if self.gave_up or len(stack) >= MAX_INCLUDE_DEPTH or self.files_read >= MAX_FILES_READ:
+            self._give_up(path, number, written, deep=len(stack) >= MAX_INCLUDE_DEPTH)
+            return
         self.parse_file(target, constraint, stack, origin=(path, number, written))
+
+    def _give_up(self, path: str, number: int, written: str, deep: bool) -> None:
+        """Reported once: past either limit, every further include would only repeat it."""
+        if not self.gave_up:
+            limit = f"nested more than {MAX_INCLUDE_DEPTH} deep" if deep else f"more than {MAX_FILES_READ} in all"
+            self.errors.append(InputError(path, number, f"'{written}': requirements files {limit} "
+                                          "(an include loop through a symbolic link?)"))
+        self.gave_up = True

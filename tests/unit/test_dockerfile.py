@@ -116,6 +116,14 @@ def test_heredoc_bodies_are_not_instructions() -> None:
     assert [s.line for s in steps_of(text)] == [14]
 
 
+def test_heredoc_markers_inside_quotes_open_no_heredoc() -> None:
+    """BuildKit lexes the line into quoted words first: `'x <<A y'` is one word, not a heredoc."""
+    text = "FROM python\nRUN echo 'x <<A y'\nRUN cat <<B\nA\nRUN pip install -r r.txt\nB\n"
+    assert steps_of(text) == ()  # line 5 is the body of <<B
+    text = "FROM python\nRUN cat <<'one two' > /x\nhi\none two\nRUN pip install -r r.txt\n"
+    assert [s.line for s in steps_of(text)] == [5]
+
+
 def test_escape_directive_and_comments_inside_continuations() -> None:
     step = only_step((CASES / "escape_backtick" / "Dockerfile").read_text())
     assert (step.line, step.options.requirements, step.after) == (4, ("/req/requirements.txt",), 'echo "a\\b"')
@@ -123,6 +131,12 @@ def test_escape_directive_and_comments_inside_continuations() -> None:
     assert first.options.requirements == ("requirements.txt",)
     assert first.options.constraints == ("constraints.txt",) and first.after == "rm -rf ~/.cache"
     assert (second.key, second.options.requirements) == (9, ("other.txt",))
+
+
+def test_a_command_ending_in_an_escaped_blank_is_not_split_off() -> None:  # found by test_fuzz
+    """Re-emitted at the end of a RUN line, `echo \\ ` would lose its blank: BuildKit trims lines."""
+    assert steps_of("# escape=`\nFROM python\nRUN echo \\ && pip install -r r.txt\n") == ()
+    assert len(steps_of("# escape=`\nFROM python\nRUN echo '\\ ' && pip install -r r.txt\n")) == 1
 
 
 def test_user_is_an_error_that_names_file_and_line() -> None:
@@ -136,6 +150,12 @@ def test_user_is_an_error_that_names_file_and_line() -> None:
 
 def test_user_in_a_run_that_is_not_a_step_is_no_error() -> None:
     assert steps_of("FROM python\nRUN pip install --user flask\nRUN pip install --user -r r.txt; true\n") == ()
+
+
+def test_rewrite_with_nothing_to_replace_is_no_user_error() -> None:  # found by test_fuzz
+    """PYLAYERS_DISABLE=1, the way out the --user message offers, rewrites with no replacements."""
+    text = "# syntax=x\nFROM python:3.13\nRUN pip install --user -r requirements.txt\n"
+    assert dockerfile.rewrite(text, {}) == "FROM python:3.13\nRUN pip install --user -r requirements.txt\n"
 
 
 def test_rewrite_keeps_other_steps_and_crlf_byte_for_byte() -> None:
@@ -171,6 +191,14 @@ def test_syntax_directive_is_found_only_among_the_directives() -> None:
     assert not dockerfile.has_syntax_directive("FROM a\n# syntax=x\n")
     assert not dockerfile.has_syntax_directive("# a comment\n# syntax=x\nFROM a\n")
     assert dockerfile.rewrite("# a comment\n# syntax=x\nFROM a\n", {}) == "# a comment\n# syntax=x\nFROM a\n"
+
+
+def test_a_repeated_syntax_directive_does_not_survive_the_rewrite() -> None:  # found by test_fuzz
+    text = "# syntax=a\n# escape=`\n#syntax=b\nFROM x\nRUN pip install -r r.txt\n"
+    rewritten = dockerfile.rewrite(text, {only_step(text).key: ("c",)})
+    assert rewritten == "# escape=`\nFROM x\nCOPY --link --from=c / /\n"
+    assert dockerfile.rewrite(rewritten, {}) == rewritten
+    assert dockerfile.stage_base(text, only_step(text))[0] == "# escape=`\nFROM x AS pylayers-stage\n"
 
 
 MULTI = """\

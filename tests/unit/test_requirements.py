@@ -163,11 +163,34 @@ def test_same_file_included_twice_without_a_cycle_is_fine():
     assert [(p.name, p.line) for p in rs.pins] == [("foo", 1)]
 
 
+def test_an_include_loop_through_a_symbolic_link_ends_in_one_error():  # found by test_fuzz
+    def read(path: str) -> bytes:  # /app/sub -> /app: each sub/ level is a new path to the same file
+        return b"-r sub/requirements.txt\n-r sub/requirements.txt\nfoo==1\n"
+
+    with pytest.raises(InputError) as exc:
+        parse_requirements("/app/requirements.txt", read, {})
+    assert str(exc.value) == ("/app" + "/sub" * 9 + "/requirements.txt:1: 'sub/requirements.txt': requirements "
+                              "files nested more than 10 deep (an include loop through a symbolic link?)")
+
+
+def test_too_many_includes_end_in_one_error():
+    with pytest.raises(InputError) as exc:
+        parse("-r a.txt\n" * 300, **{"/app/a.txt": "foo==1\n"})
+    assert str(exc.value) == ("/app/requirements.txt:200: 'a.txt': requirements files more than 200 in all "
+                              "(an include loop through a symbolic link?)")
+
+
 def test_not_pinned_requirements():
     assert errors_of("requests>=2\nflask\nfoo==1.*\nbar==1,!=1.1\nbaz~=1.0\n") == [
         f"/app/requirements.txt:{n}: '{t}' is not pinned: pylayers needs `name==version` for every "
         "requirement (lock files are coming)"
         for n, t in [(1, "requests>=2"), (2, "flask"), (3, "foo==1.*"), (4, "bar==1,!=1.1"), (5, "baz~=1.0")]]
+
+
+def test_an_arbitrary_equality_without_a_version_is_not_a_pin():  # found by test_fuzz
+    assert errors_of("flask===\nfoo=== ; python_version > '3'\n") == [
+        f"/app/requirements.txt:{n}: '{t}' is not pinned: pylayers needs `name==version` for every "
+        "requirement (lock files are coming)" for n, t in [(1, "flask==="), (2, "foo=== ; python_version > '3'")]]
 
 
 def test_invalid_requirement_uses_packagings_message():
