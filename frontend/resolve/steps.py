@@ -17,7 +17,6 @@ from packaging.version import InvalidVersion, Version
 from ..errors import InputError, ResolutionError
 from ..inputs.requirements import Pin, RequirementSet, merge_pins, raise_errors
 from .index import parse_project_page, project_url, redact_url
-from . import pypi
 from .deps import dependency_errors
 from .wheels import PackageChoice, select_wheel
 
@@ -52,21 +51,9 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
     errors.extend(merge_errors)
     pins = _constrained(pins, constraints, errors)
     indexes = index_urls(options, requirement_sets, env)
-    releases = pypi.fetch_releases(fetch_all, pins) if indexes == (pypi.PYPI_SIMPLE,) else {}
-    choices, known = [], {}
-    for pin in pins:
-        release = releases.get(pin.name)
-        try:
-            choice = release and select_wheel(pin, release.links, target.tags,
-                                              target.python_full_version, pypi.release_url(pin))
-        except InputError:
-            choice = None  # the simple API path below explains it
-        if choice:
-            choices.append(choice)
-            known[pin.name] = pypi.metadata_of(release)
-    rest = [pin for pin in pins if pin.name not in known]
-    pages = fetch_pages(fetch_all, [[project_url(i, pin.name) for i in indexes] for pin in rest])
-    for pin, answers in zip(rest, pages):
+    choices = []
+    pages = fetch_pages(fetch_all, [[project_url(i, pin.name) for i in indexes] for pin in pins])
+    for pin, answers in zip(pins, pages):
         if all(body is None for _, body in answers):
             errors.append(InputError(pin.file, pin.line, f"{pin.name}: no such project on "
                                      + " or ".join(redact_url(url) for url, _ in answers)))
@@ -77,22 +64,17 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
             errors.append(exc)
     raise_errors(errors)
     if fetch_files is not None and not options.no_deps:
-        check_dependencies(fetch_files, choices, pins, target, known)
+        check_dependencies(fetch_files, choices, pins, target)
     return tuple(sorted(choices, key=lambda c: c.name))
 
 
 def check_dependencies(fetch_files: FetchFiles, choices: Sequence[PackageChoice], pins: Sequence[Pin],
-                       target: Target, known: Mapping[str, bytes | None] | None = None) -> None:
-    """Every chosen wheel's declared dependencies must be pinned, at versions it accepts.
-
-    `known` holds dependencies already learnt (PyPI's release documents); the others come from
-    the wheels' PEP 658 metadata files.
-    """
-    known = dict(known or {})
-    with_metadata = [c for c in choices if c.metadata and c.name not in known]
+                       target: Target) -> None:
+    """Every chosen wheel's declared dependencies (its PEP 658 metadata) must be pinned, at versions
+    it accepts."""
+    with_metadata = [c for c in choices if c.metadata]
     bodies = fetch_files([(c.metadata_url, c.metadata_sha256) for c in with_metadata])
-    metadata = {name: body for name, body in known.items() if body is not None}
-    metadata.update((c.name, body) for c, body in zip(with_metadata, bodies))
+    metadata = {c.name: body for c, body in zip(with_metadata, bodies)}
     raise_errors(dependency_errors(choices, {p.name: p for p in pins}, metadata, target.markers))
 
 
