@@ -6,6 +6,7 @@ Every network access of the frontend goes through here as an http source fetched
 
 from __future__ import annotations
 
+import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -70,7 +71,7 @@ class Solver:
     def fetch_page(self, url: str) -> bytes | None:
         """An index page, or None when the index answers 404 (an unknown project)."""
         try:
-            return self.fetch(Fetch(url, "page", name=f"pylayers: index {url}"))
+            return self.fetch(_page(url))
         except GatewayError as exc:
             if _is_not_found(str(exc)):
                 return None
@@ -78,20 +79,46 @@ class Solver:
 
     def fetch_files(self, items: Sequence[tuple[str, str | None]]) -> list[bytes]:
         """Files whose sha256 the index gives: cached by BuildKit by content, no request on a hit."""
-        fetches = [Fetch(url, url.rsplit("/", 1)[-1] or "file",
+        fetches = [Fetch(url, _stable_name(url, url.rsplit("/", 1)[-1] or "file"),
                          checksum=f"sha256:{sha}" if sha else None, name=f"pylayers: fetch {url}")
                    for url, sha in items]
-        if not fetches:
-            return []
-        with ThreadPoolExecutor(max_workers=min(FETCH_PARALLELISM, len(fetches))) as pool:
-            return list(pool.map(self.fetch, fetches))
+        try:
+            return self.fetch_batch(fetches)
+        except GatewayError:  # find out which one failed, and say so
+            return self._each(self.fetch, fetches)
 
     def fetch_pages(self, urls: Sequence[str]) -> list[bytes | None]:
-        """Download several pages through the daemon, in parallel, keeping their order."""
-        if not urls:
+        """Several pages in one solve, in order; one by one if that fails (a 404 is an answer)."""
+        try:
+            return list(self.fetch_batch([_page(url) for url in urls]))
+        except GatewayError:
+            return self._each(self.fetch_page, urls)
+
+    def fetch_batch(self, fetches: Sequence[Fetch]) -> list[bytes]:
+        """All downloads in one solve (their http sources merged side by side), read in parallel.
+
+        One Solve instead of one per URL: BuildKit fetches them concurrently and the frontend
+        makes one round trip; every source keeps its own cache key (URL, filename, checksum).
+        """
+        if not fetches:
             return []
-        with ThreadPoolExecutor(max_workers=min(FETCH_PARALLELISM, len(urls))) as pool:
-            return list(pool.map(self.fetch_page, urls))
+        unique = list({f.filename: f for f in fetches}.values())
+        sources = [llb.http(f.url, checksum=f.checksum, filename=f.filename, name=f.name) for f in unique]
+        if len(sources) == 1 or "mergeop" in self.client.llb_caps:
+            tree = llb.merge(sources, name="pylayers: index documents")
+        else:
+            tree = llb.scratch()
+            for f, src in zip(unique, sources):
+                tree = tree.copy(src, "/" + f.filename, "/" + f.filename)
+        ref = self.solve_state(tree)
+        return self._each(lambda f: self.read(ref, "/" + f.filename), fetches)
+
+    @staticmethod
+    def _each(fn, items: Sequence) -> list:
+        if not items:
+            return []
+        with ThreadPoolExecutor(max_workers=min(FETCH_PARALLELISM, len(items))) as pool:
+            return list(pool.map(fn, items))
 
     def solve_dockerfile(self, text: str, target: str, inputs: Mapping[str, object] = {}) -> StageResult:
         """Solve `text` with BuildKit's Dockerfile frontend up to stage `target`."""
@@ -101,6 +128,15 @@ class Solver:
         ref = _single_ref(result)
         raw = result.metadata.get("containerimage.config", b"{}")
         return StageResult(ref_id=ref.id, definition=getattr(ref, "def"), image_config=json.loads(raw or b"{}"))
+
+
+def _stable_name(url: str, base: str) -> str:
+    """A file name unique to the URL and the same in every build (so is the source's cache key)."""
+    return f"{hashlib.sha256(url.encode()).hexdigest()[:16]}-{base}"
+
+
+def _page(url: str) -> Fetch:
+    return Fetch(url, _stable_name(url, "page"), name=f"pylayers: index {url}")
 
 
 def dockerfile_input(text: str):

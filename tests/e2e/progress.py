@@ -14,9 +14,18 @@ class Vertex:
     cached: bool
     done: bool
 
+    @property
+    def ran(self) -> bool:
+        """BuildKit executed it to completion in this build (not a cache hit, not canceled)."""
+        return self.done and not self.cached
+
 
 def vertices(output: str) -> list[Vertex]:
-    """Vertices in order of first appearance, with whether BuildKit reported them CACHED."""
+    """Vertices in order of first appearance, with whether BuildKit reported them CACHED or DONE.
+
+    A vertex may also end CANCELED: BuildKit stops loading a result that turned out not to be
+    needed (with --push, a cached layer above it); it neither ran nor was reported cached.
+    """
     names: dict[str, str] = {}
     cached: set[str] = set()
     done: set[str] = set()

@@ -75,15 +75,16 @@ def test_one_pin_change_rebuilds_and_pushes_one_package(docker_client, example, 
     buildx(example, "--push", "-t", f"{image_name}:a").check()
     before = _layer_digests(f"{image_name}:a")
     noop = buildx(example, "--push", "-t", f"{image_name}:a").check()
-    assert all(v.cached for v in package_steps(noop.output).values())
+    assert not [label for label, v in package_steps(noop.output).items() if v.ran]
     _set_pin(example, "idna", "3.20", "3.10")
     try:
         second = buildx(example, "--push", "-t", f"{image_name}:b").check()
     finally:
         _set_pin(example, "idna", "3.10", "3.20")
     steps = package_steps(second.output)
-    rebuilt = sorted(label for label, v in steps.items() if not v.cached)
-    assert rebuilt == ["idna 3.10"], steps
+    rebuilt = sorted(label for label, v in steps.items() if v.ran)
+    # idna 3.10's layer runs unless an earlier build on this engine left it in the cache
+    assert "idna 3.10" in steps and rebuilt in ([], ["idna 3.10"]), steps
     after = _layer_digests(f"{image_name}:b")
     assert len(after) == len(before)
     changed = [i for i, (a, b) in enumerate(zip(before, after)) if a != b]
@@ -107,7 +108,7 @@ def test_registry_cache_after_prune_rebuilds_only_the_changed_package(docker_cli
     finally:
         _set_pin(example, "certifi", "2025.8.3", "2026.10.18")
     steps = package_steps(again.output)
-    rebuilt = sorted(label for label, v in steps.items() if not v.cached)
+    rebuilt = sorted(label for label, v in steps.items() if v.ran)
     assert rebuilt == ["certifi 2025.8.3"], [v for v in vertices(again.output)]
 
 

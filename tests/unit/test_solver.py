@@ -1,0 +1,79 @@
+"""Solver: downloads go through BuildKit in one solve per batch, with a per-URL fallback."""
+
+from __future__ import annotations
+
+from frontend import config
+from frontend._pb import gateway_pb2, ops_pb2
+from frontend.errors import GatewayError
+from frontend.solver import Solver
+
+PAGES = {f"https://pypi.org/simple/p{i}/": f"page {i}".encode() for i in range(5)}
+
+
+class FakeClient:
+    """Serves http sources from `served` (URL -> bytes); a solve with an unknown URL fails (404)."""
+
+    def __init__(self, served, llb_caps=frozenset({"mergeop"})):
+        self.served = dict(served)
+        self.llb_caps = llb_caps
+        self.solves: list[list[ops_pb2.Op]] = []
+        self.refs: dict[str, dict[str, bytes]] = {}
+
+    def solve(self, definition, cache_imports=()):
+        ops = [ops_pb2.Op.FromString(raw) for raw in getattr(definition, "def")]
+        self.solves.append(ops)
+        files = {}
+        for op in ops:
+            if op.WhichOneof("op") == "source":
+                url = op.source.identifier
+                if url not in self.served:
+                    raise GatewayError(f"{url}: invalid response status 404")
+                files["/" + op.source.attrs["http.filename"]] = self.served[url]
+        ref = f"ref-{len(self.solves)}"
+        self.refs[ref] = files
+        return gateway_pb2.Result(ref=gateway_pb2.Ref(id=ref))
+
+    def read_file(self, ref, path):
+        return self.refs[ref][path]
+
+
+def kinds(ops):
+    return sorted(op.WhichOneof("op") or "terminal" for op in ops)
+
+
+def test_pages_come_in_one_solve_merged_side_by_side_in_order():
+    client = FakeClient(PAGES)
+    urls = list(PAGES)[::-1] + [list(PAGES)[0]]  # any order, duplicates kept
+    assert Solver(client, config.from_opts({})).fetch_pages(urls) == [PAGES[u] for u in urls]
+    assert len(client.solves) == 1
+    assert kinds(client.solves[0]) == ["merge"] + ["source"] * 5 + ["terminal"]
+
+
+def test_without_mergeop_the_batch_is_copied_into_one_tree():
+    client = FakeClient(PAGES, llb_caps=frozenset())
+    assert Solver(client, config.from_opts({})).fetch_pages(list(PAGES)) == list(PAGES.values())
+    assert len(client.solves) == 1 and "merge" not in kinds(client.solves[0])
+
+
+def test_a_missing_page_is_none_and_the_others_still_arrive():
+    client = FakeClient(PAGES)
+    urls = [*PAGES, "https://pypi.org/simple/nope/"]
+    assert Solver(client, config.from_opts({})).fetch_pages(urls) == [*PAGES.values(), None]
+    assert len(client.solves) == 1 + len(urls)  # the batch, then one by one
+
+
+def test_a_file_name_is_the_same_in_every_build_and_unique_per_url():
+    first, second = FakeClient(PAGES), FakeClient(PAGES)
+    Solver(first, config.from_opts({})).fetch_pages(list(PAGES))
+    Solver(second, config.from_opts({})).fetch_pages(list(PAGES)[::-1])
+    names = lambda c: sorted(op.source.attrs["http.filename"] for op in c.solves[0] if op.HasField("source"))
+    assert names(first) == names(second) and len(set(names(first))) == len(PAGES)
+
+
+def test_files_with_checksums_keep_them():
+    url = "https://files.example/x-1.0-py3-none-any.whl.metadata"
+    client = FakeClient({url: b"Metadata-Version: 2.1\n"})
+    assert Solver(client, config.from_opts({})).fetch_files([(url, "ab" * 32)]) == [b"Metadata-Version: 2.1\n"]
+    (source,) = [op.source for op in client.solves[0] if op.HasField("source")]
+    assert source.attrs["http.checksum"] == "sha256:" + "ab" * 32
+    assert source.attrs["http.filename"].endswith("-x-1.0-py3-none-any.whl.metadata")
