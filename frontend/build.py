@@ -20,6 +20,7 @@ from .errors import FrontendError, InputError
 from .inputs.requirements import RequirementSet, parse_requirements
 from .plan import LayerPlan, plan_layers
 from .resolve.steps import choose_wheels
+from . import lockstep
 from .solver import Solver, StageResult, delegate_opts, dockerfile_input
 from .target import TargetEnv
 
@@ -32,6 +33,7 @@ class StepLayers:
 
     plan: LayerPlan
     definitions: Mapping[str, object]
+    contexts: tuple[str, ...]  # what the step becomes, in order: a new environment, then the plan
 
 
 def build(client, fenv):
@@ -44,7 +46,9 @@ def build(client, fenv):
     layer_inputs: dict[str, object] = {}
     for index, step in enumerate(steps, start=1):
         result = build_step(solver, text, name, step, index, inputs)
-        replacements[step.key] = result.plan.contexts
+        if result is None:  # left to run as written (said in the progress output)
+            continue
+        replacements[step.key] = result.contexts
         layer_inputs.update(result.definitions)
     rewritten = dockerfile.rewrite(text, replacements)
     with phase("delegated build solved"):
@@ -87,34 +91,48 @@ def phase(what: str):
     log.info("%s: %.0f ms", what, (time.monotonic() - start) * 1000)
 
 
-def build_step(solver: Solver, text: str, name: str, step, index: int, inputs) -> StepLayers:
+def build_step(solver: Solver, text: str, name: str, step, index: int, inputs) -> StepLayers | None:
     with phase(f"step {index}: stage and FROM solved"):
         stage_df, stage_target = dockerfile.stage_prefix(text, step)
         stage = solver.solve_dockerfile(stage_df, stage_target, inputs)
         base_df, base_target = dockerfile.stage_base(text, step)
         base = solver.solve_dockerfile(base_df, base_target, inputs)
-    with phase(f"step {index}: target probed"):
-        target = probe_target(solver, stage, step)
-    log.info("step %d (%s:%d): target %s", index, name, step.line, target.describe())
-    with phase(f"step {index}: requirements read"):
-        sets = read_requirements(solver, stage, step, name)
-    with phase(f"step {index}: wheels chosen"):
-        packages = choose_wheels(solver.fetch_pages, sets, step.options, target, _env_map(stage.env),
-                                 fetch_files=solver.fetch_files)
-    plan = plan_layers(packages, prefix=f"pylayers-{index}")
     base_state = llb.from_definition(base.definition)
+    environment = lockstep.environment(solver, stage, step, name)
+    if environment is None:
+        return None
+    with phase(f"step {index}: target probed"):
+        new_env = layerdefs.venv_state(base_state, environment.path, stage.env) if environment.create else None
+        target = probe_target(solver, stage, environment.interpreter, new_env and (environment.path, new_env))
+    log.info("step %d (%s:%d): target %s", index, name, step.line, target.describe())
+    with phase(f"step {index}: wheels chosen"):
+        packages = (lockstep.locked_wheels(solver, stage, step, name, target) if step.lock
+                    else requirement_wheels(solver, stage, step, name, target))
+    plan = plan_layers(packages, prefix=f"pylayers-{index}")
     total = len(plan.layers)
     definitions = {
         layer.context: llb.marshal(layerdefs.layer_state(base_state, layer, target, f"{i}/{total}"))
         for i, layer in enumerate(plan.layers, start=1)
     }
-    return StepLayers(plan=plan, definitions=definitions)
+    contexts = plan.contexts
+    if new_env is not None:
+        definitions[f"pylayers-{index}-env"] = llb.marshal(layerdefs.at_path(new_env, environment.path))
+        contexts = (f"pylayers-{index}-env", *contexts)
+    return StepLayers(plan=plan, definitions=definitions, contexts=contexts)
 
 
-def probe_target(solver: Solver, stage: StageResult, step) -> TargetEnv:
-    executable, kind = step.interpreter
+def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, target: TargetEnv):
+    sets = read_requirements(solver, stage, step, name)
+    return choose_wheels(solver.fetch_pages, sets, step.options, target, _env_map(stage.env),
+                         fetch_files=solver.fetch_files)
+
+
+def probe_target(solver: Solver, stage: StageResult, interpreter: tuple[str, str],
+                 new_env: tuple[str, object] | None = None) -> TargetEnv:
+    executable, kind = interpreter
+    mounts = (llb.Mount(new_env[0], new_env[1], readonly=True),) if new_env else ()
     out = layerdefs.probe_state(llb.from_definition(stage.definition), stage.env, stage.workdir,
-                                executable, kind)
+                                executable, kind, mounts)
     data = solver.read(solver.solve_state(out), "/" + layerdefs.PROBE_FILE)
     return TargetEnv.from_probe(data)
 

@@ -36,17 +36,39 @@ exec "$py" -c "$PYLAYERS_PROBE" > "$PYLAYERS_OUT"
 """
 
 
-def probe_state(stage: "llb.State", env: tuple[str, ...], workdir: str, executable: str, kind: str):
+def probe_state(stage: "llb.State", env: tuple[str, ...], workdir: str, executable: str, kind: str,
+                extra_mounts: tuple = ()):
     """The probe's output directory: PROBE_FILE holds the target's JSON description."""
     run = stage.run(
         args=("/bin/sh", "-c", _PROBE_SH, "pylayers-probe", executable, kind),
         env=(*env, f"PYLAYERS_PROBE={PROBE_SCRIPT}", f"PYLAYERS_OUT={PROBE_DIR}/{PROBE_FILE}"),
         cwd=workdir or "/",
         network="none",
-        mounts=(llb.Mount(PROBE_DIR, llb.scratch()),),
+        mounts=(llb.Mount(PROBE_DIR, llb.scratch()), *extra_mounts),
         name=f"pylayers: probe the target interpreter ({executable})",
     )
     return run.mount_output(PROBE_DIR)
+
+
+# A new environment for `uv sync` / `poetry install`, made by the stage's python3 without network;
+# mtimes fixed as in package layers, so that the layer depends only on the interpreter and path.
+_VENV_SH = r"""
+python3 -m venv --without-pip "$1" && find "$1" -exec touch -h -d @315532800 {} +
+"""
+
+
+def venv_state(base: "llb.State", path: str, env: tuple[str, ...]):
+    """A layer holding only a new virtual environment at `path` (the content, at `path`)."""
+    paths = tuple(e for e in env if e.startswith("PATH="))
+    run = base.run(args=("/bin/sh", "-c", _VENV_SH, "pylayers-venv", path), env=paths or INSTALL_ENV[:1],
+                   cwd="/", network="none", mounts=(llb.Mount(path, llb.scratch()),),
+                   name=f"pylayers: create the environment {path}")
+    return run.mount_output(path)
+
+
+def at_path(state: "llb.State", path: str):
+    """`state`'s content placed at `path` of an empty filesystem."""
+    return llb.scratch().copy(state, "/", path, name=f"pylayers: place the environment at {path}")
 
 
 def installer_state():

@@ -64,6 +64,14 @@ class Solver:
     def read(self, ref_id: str, path: str) -> bytes:
         return self.client.read_file(ref_id, path)
 
+    def exists(self, ref_id: str, path: str) -> bool:
+        """Whether `path` exists in the solved ref (any error reads as "no")."""
+        try:
+            self.client.stat_file(ref_id, path)
+        except GatewayError:
+            return False
+        return True
+
     def fetch(self, item: Fetch) -> bytes:
         source = llb.http(item.url, checksum=item.checksum, filename=item.filename, name=item.name)
         return self.read(self.solve_state(source), "/" + item.filename)

@@ -11,14 +11,17 @@ import re
 from typing import Iterator
 
 from ..errors import InputError
+from ..inputs.pylock import is_pylock
+from .lockargs import LockArgsError, LockCommand, parse_poetry, parse_uv, pylock_command
 from .model import InstallStep
 from .parser import Document, Instruction, exec_form, parse, split_flags, stage_name
-from .pipargs import ParsedInstall, parse_install_args
+from .pipargs import parse_install_args
 from .shell import Command, Word, split_and_chain
 
 _PIP = re.compile(r"pip(?:3(?:\.\d+)?)?")
 _PYTHON = re.compile(r"python(?:3(?:\.\d+)?)?")
-_MENTIONS_PIP = re.compile(r"(?:pip|uv)[\d.]*")
+_MENTIONS_PIP = re.compile(r"(?:pip|uv|poetry)[\d.]*")
+_INSTALL_WORDS = ("install", "sync")
 _RUN_FLAGS = ("--network=", "--security=")
 # mounts that cannot change what pip installs; bind, secret and ssh mounts may carry the
 # requirements files, wheels or index configuration pylayers cannot see from the stage
@@ -62,17 +65,28 @@ def _step(doc: Document, instr: Instruction, stage_index: int, name: str | None,
     if chain is None or sum(_mentions_pip(c) for c in chain) != 1:
         return None
     at = next(i for i, c in enumerate(chain) if _mentions_pip(c))
-    found = _install(chain[at])
-    if found is None or not _safe_around(chain[:at], chain[at + 1:], doc.escape):
+    try:
+        found, problem = _install(chain[at]), None
+    except LockArgsError as exc:
+        found, problem = None, exc
+    if not _safe_around(chain[:at], chain[at + 1:], doc.escape):
         return None
-    executable, kind, parsed = found
-    if parsed.user:
-        raise InputError(filename, instr.start + 1, USER_MESSAGE)
+    if problem is not None:
+        raise InputError(filename, instr.start + 1, _problem_text(chain[at], problem))
+    if found is None:
+        return None
     return InstallStep(
         key=instr.start, line=instr.start + 1, stage_index=stage_index, stage_name=name,
-        interpreter=(executable, kind), options=parsed.options, run_flags=flags,
-        before=_joined(chain[:at]), after=_joined(chain[at + 1:]),
+        interpreter=found.interpreter, options=found.options, run_flags=flags,
+        before=_joined(chain[:at]), after=_joined(chain[at + 1:]), lock=found.lock,
     )
+
+
+def _problem_text(command: Command, problem: LockArgsError) -> str:
+    if str(problem) == USER_MESSAGE:
+        return USER_MESSAGE
+    return (f"{command.raw}: {problem} (pylayers installs the lock as it is; build with "
+            "--build-arg PYLAYERS_DISABLE=1 to run this step as written)")
 
 
 def _harmless_flag(flag: str) -> bool:
@@ -92,27 +106,38 @@ def _commands(command: str) -> tuple[Command, ...] | None:
 
 def _mentions_pip(command: Command) -> bool:
     values = command.values
-    return "install" in values and any(_MENTIONS_PIP.fullmatch(posixpath.basename(v)) for v in values)
+    return (any(w in values for w in _INSTALL_WORDS)
+            and any(_MENTIONS_PIP.fullmatch(posixpath.basename(v)) for v in values))
 
 
-def _install(command: Command) -> tuple[str, str, ParsedInstall] | None:
-    """(executable, kind, parsed arguments) of a supported `pip install` command, else None."""
+def _install(command: Command) -> LockCommand | None:
+    """What a supported pip, uv or Poetry install command installs, else None."""
     if not all(w.literal for w in command.words):
         return None
     executable, *rest = command.values
     if "/" in executable and not executable.startswith("/"):
         return None
     base = posixpath.basename(executable)
-    if _PIP.fullmatch(base) and rest[:1] == ["install"]:
-        kind, args = "pip", rest[1:]
+    if base == "uv":
+        found = parse_uv(rest)
+    elif base == "poetry":
+        found = parse_poetry(rest)
+    elif _PIP.fullmatch(base) and rest[:1] == ["install"]:
+        found = _pip(executable, "pip", rest[1:])
     elif _PYTHON.fullmatch(base) and rest[:3] == ["-m", "pip", "install"]:
-        kind, args = "python", rest[3:]
+        found = _pip(executable, "python", rest[3:])
     else:
         return None
+    return None if found is None else pylock_command(found, is_pylock)
+
+
+def _pip(executable: str, kind: str, args: list[str]) -> LockCommand | None:
     parsed = parse_install_args(args)
     if parsed is None or not parsed.options.requirements:
         return None
-    return executable, kind, parsed
+    if parsed.user:
+        raise LockArgsError(USER_MESSAGE)
+    return LockCommand((executable, kind), parsed.options, None)
 
 
 def _safe_around(before: tuple[Command, ...], after: tuple[Command, ...], escape: str) -> bool:

@@ -77,6 +77,10 @@ class Client:
         return self.stub.ReadFile(gateway_pb2.ReadFileRequest(Ref=ref_id, FilePath=path)).Data
 
     @_rpc
+    def stat_file(self, ref_id: str, path: str):
+        return self.stub.StatFile(gateway_pb2.StatFileRequest(Ref=ref_id, Path=path)).stat
+
+    @_rpc
     def warn(self, message: str, detail: Sequence[str] = ()) -> None:
         if "gateway.warnings" not in self.caps:
             log.warning("%s", message)

@@ -12,7 +12,6 @@ RUN pip install --req requirements.txt
 RUN pip install -r $REQUIREMENTS
 RUN pip install -r requirements/*.txt
 RUN PIP_NO_CACHE_DIR=1 pip install -r requirements.txt
-RUN uv pip install -r requirements.txt
 RUN sudo pip install -r requirements.txt
 RUN ./venv/bin/pip install -r requirements.txt
 RUN pip --quiet install -r requirements.txt

@@ -1,0 +1,105 @@
+"""Locked packages → one wheel per package for the target (wheels.select_wheel's ranking).
+
+uv.lock and pylock.toml give each wheel's URL and sha256: nothing is fetched. poetry.lock gives
+file names and sha256 only: the URLs come from the index (PyPI's release document when the
+package comes from PyPI and PyPI has one, the simple project page otherwise), and every file the
+index lists for a name in the lock must carry the lock's sha256 — the download is pinned to it.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from ..errors import InputError
+from ..inputs.locks import LockedFile, LockedPackage
+from ..inputs.requirements import Pin, raise_errors
+from . import pypi
+from .index import Link, parse_project_page, project_url, redact_url
+from .wheels import PackageChoice, select_wheel
+
+FetchAll = Callable[[Sequence[str]], Sequence[bytes | None]]
+
+
+def choose_locked(packages: Sequence[LockedPackage], tags: Sequence[str], python_full_version: str,
+                  fetch_all: FetchAll | None = None) -> tuple[PackageChoice, ...]:
+    """The wheel of each locked package, sorted by name; every problem reported together."""
+    unlocated = [p for p in packages if any(w.url is None for w in p.wheels)]
+    found = _index_links(unlocated, fetch_all) if unlocated else {}
+    errors, choices = [], []
+    for package in packages:
+        try:
+            links, where = found.get(package.name) or (_links(package), package.file)
+            choices.append(select_wheel(_pin(package), links, tags, python_full_version, where))
+        except InputError as exc:
+            errors.append(exc)
+    raise_errors(errors)
+    return tuple(sorted(choices, key=lambda c: c.name))
+
+
+def _pin(package: LockedPackage) -> Pin:
+    version = package.version or _wheel_version(package.wheels)
+    return Pin(name=package.name, version=version, extras=(), marker=None,
+               hashes=tuple(f"sha256:{w.sha256}" for w in package.wheels if w.sha256),
+               file=package.file, line=package.line, text=f"{package.name}=={version}")
+
+
+def _wheel_version(wheels: Sequence[LockedFile]) -> str:
+    for wheel in wheels:
+        try:
+            return str(parse_wheel_filename(wheel.filename)[1])
+        except InvalidWheelFilename:
+            continue
+    return ""
+
+
+def _links(package: LockedPackage) -> tuple[Link, ...]:
+    return tuple(Link(filename=w.filename, url=w.url or "", hashes=(("sha256", w.sha256),) if w.sha256 else ())
+                 for w in package.wheels)
+
+
+def _index_links(packages: Sequence[LockedPackage], fetch_all: FetchAll | None
+                 ) -> dict[str, tuple[tuple[Link, ...], str]]:
+    """The index's links to the lock's wheel files, by package name, with the page they came from."""
+    if fetch_all is None:
+        raise ValueError("locked packages without URLs need an index")
+    found: dict[str, tuple[tuple[Link, ...], str]] = {}
+    on_pypi = [p for p in packages if _index(p) == pypi.PYPI_SIMPLE]
+    releases = pypi.fetch_releases(fetch_all, [_pin(p) for p in on_pypi])
+    for package in on_pypi:
+        if package.name in releases:
+            found[package.name] = (_verified(package, releases[package.name].links),
+                                   pypi.release_url(_pin(package)))
+    rest = [p for p in packages if p.name not in found]
+    urls = [project_url(_index(p), p.name) for p in rest]
+    for package, url, body in zip(rest, urls, fetch_all(urls) if urls else ()):
+        if body is None:
+            raise InputError(package.file, package.line, f"{package.name}: no such project on "
+                             f"{redact_url(url)}")
+        wanted = {w.filename for w in package.wheels}
+        links = parse_project_page(body, url, keep=wanted.__contains__)
+        found[package.name] = (_verified(package, links), redact_url(url))
+    return found
+
+
+def _index(package: LockedPackage) -> str:
+    return (package.index or pypi.PYPI_SIMPLE).rstrip("/") + "/"
+
+
+def _verified(package: LockedPackage, links: Sequence[Link]) -> tuple[Link, ...]:
+    """The index's links to the lock's files, each pinned to the lock's sha256."""
+    by_name = {w.filename: w for w in package.wheels}
+    kept = []
+    for link in links:
+        locked = by_name.get(link.filename)
+        if locked is None:
+            continue
+        if link.sha256 and locked.sha256 and link.sha256 != locked.sha256:
+            raise InputError(package.file, package.line, f"{link.filename}: the lock says sha256 "
+                             f"{locked.sha256}, the index says {link.sha256}")
+        kept.append(Link(filename=link.filename, url=link.url,
+                         hashes=(("sha256", locked.sha256 or link.sha256 or ""),),
+                         requires_python=link.requires_python, yanked=link.yanked,
+                         core_metadata=link.core_metadata))
+    return tuple(kept)
