@@ -1,0 +1,119 @@
+"""frontend.inputs.uvlock: real uv.lock files (tests/cases/locks, made by uv 0.13) → what uv sync installs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from packaging import tags as ptags
+
+from frontend.dockerfile.model import LockOptions
+from frontend.errors import InputError
+from frontend.inputs.uvlock import default_groups, parse_uv_lock
+from frontend.resolve.locked import choose_locked
+
+LOCKS = Path(__file__).resolve().parents[1] / "cases" / "locks"
+LINUX_313 = {"implementation_name": "cpython", "implementation_version": "3.13.1", "os_name": "posix",
+             "platform_machine": "x86_64", "platform_release": "6.1", "platform_system": "Linux",
+             "platform_version": "#1", "python_full_version": "3.13.1",
+             "platform_python_implementation": "CPython", "python_version": "3.13", "sys_platform": "linux"}
+LINUX_311 = {**LINUX_313, "python_full_version": "3.11.9", "python_version": "3.11"}
+WINDOWS = {**LINUX_313, "sys_platform": "win32", "platform_system": "Windows", "os_name": "nt"}
+TAGS = tuple(str(t) for t in [*ptags.cpython_tags((3, 13), ["cp313"], ["manylinux_2_36_x86_64"]),
+                              *ptags.compatible_tags((3, 13), "cp313", ["manylinux_2_36_x86_64"])])
+MAIN = [("attrs", "25.4.0"), ("click", "8.1.8"), ("idna", "3.10"), ("itsdangerous", "2.2.0"), ("six", "1.17.0")]
+
+
+def lock(case: str = "uv") -> bytes:
+    return (LOCKS / case / "uv.lock").read_bytes()
+
+
+def names(data: bytes, markers=LINUX_313, defaults=None, **options):
+    found = parse_uv_lock("/app/uv.lock", data, LockOptions("uv", "uv.lock", **options), markers, defaults)
+    return sorted((p.name, p.version) for p in found.packages)
+
+
+def error(data: bytes, markers=LINUX_313, **options) -> str:
+    with pytest.raises(InputError) as info:
+        parse_uv_lock("/app/uv.lock", data, LockOptions("uv", "uv.lock", **options), markers)
+    return str(info.value)
+
+
+def test_default_sync_installs_the_dependencies_and_the_dev_group():
+    assert names(lock()) == sorted([*MAIN, ("iniconfig", "2.1.0")])
+
+
+def test_groups_and_extras_follow_uv_sync_flags():
+    assert names(lock(), without_groups=("dev",)) == MAIN
+    assert names(lock(), without_groups=("dev",), extras=("toml",)) == sorted([*MAIN, ("tomli-w", "1.2.0")])
+    assert names(lock(), only_groups=("lint",)) == [("pyflakes", "3.4.0")]
+    assert names(lock(), no_default_groups=True, groups=("lint",)) == sorted([*MAIN, ("pyflakes", "3.4.0")])
+    everything = names(lock(), all_groups=True, all_extras=True)
+    assert everything == sorted([*MAIN, ("iniconfig", "2.1.0"), ("pyflakes", "3.4.0"), ("tomli-w", "1.2.0")])
+    assert names(lock(), defaults=None) == names(lock(), defaults=("dev",))
+
+
+def test_pyproject_default_groups():
+    text = b'[dependency-groups]\ndev = []\nlint = []\n[tool.uv]\ndefault-groups = "all"\n'
+    assert default_groups("/app/pyproject.toml", text) == ("dev", "lint")
+    assert default_groups("/app/pyproject.toml", b'[tool.uv]\ndefault-groups = ["lint"]\n') == ("lint",)
+    assert default_groups("/app/pyproject.toml", b'[project]\nname = "x"\n') is None
+    assert names(lock(), defaults=("lint",)) == sorted([*MAIN, ("pyflakes", "3.4.0")])
+
+
+def test_markers_are_evaluated_for_the_target():
+    assert ("colorama", "0.4.6") not in names(lock())
+    assert ("colorama", "0.4.6") in names(lock(), WINDOWS)
+
+
+def test_a_forked_lock_picks_the_version_of_the_target():
+    assert names(lock("uv-fork"), LINUX_311) == [("idna", "3.10"), ("iniconfig", "2.1.0"), ("six", "1.17.0")]
+    assert names(lock("uv-fork"), LINUX_313) == [("idna", "3.11"), ("iniconfig", "2.1.0"), ("six", "1.17.0")]
+    assert ("click", "8.1.8") in names(lock("uv-fork"), extras=("cli",))
+
+
+def test_the_project_is_reported_unless_virtual_or_not_installed():
+    options = LockOptions("uv", "uv.lock")
+    assert parse_uv_lock("/app/uv.lock", lock("uv-fork"), options, LINUX_313).project == "forkdemo"
+    assert parse_uv_lock("/app/uv.lock", lock("uv-fork"), options, LINUX_313, install_project=False).project is None
+    assert parse_uv_lock("/app/uv.lock", lock("uv"), options, LINUX_313).project is None  # virtual
+
+
+def test_wheels_come_with_url_and_sha256_no_index_needed():
+    found = parse_uv_lock("/app/uv.lock", lock(), LockOptions("uv", "uv.lock"), LINUX_313)
+    chosen = {c.name: c for c in choose_locked(found.packages, TAGS, "3.13.1", fetch_all=None)}
+    assert chosen["idna"].url.endswith("/idna-3.10-py3-none-any.whl")
+    assert chosen["idna"].sha256 == "946d195a0d259cbba61165e88e65941f16e9b36ea6ddb97f00452bae8b1287d3"
+    assert chosen["six"].tag == "py3-none-any"
+
+
+def test_malformed_toml_names_the_line():
+    broken = lock().replace(b'version = "2.2.0"', b'version = 2.2.0', 1)
+    assert error(broken) == ("/app/uv.lock:55: invalid TOML: Expected newline or end of document "
+                             "after a statement")
+    assert error(b'version = 1\n[[package]\n') == ("/app/uv.lock:2: invalid TOML: Expected ']]' at the "
+                                                   "end of an array declaration")
+
+
+def test_semantic_errors_name_file_and_line():
+    assert error(b"version = 2\n") == "/app/uv.lock:1: unsupported uv.lock version 2 (pylayers reads version 1)"
+    no_root = lock().replace(b'source = { virtual = "." }', b'source = { registry = "https://pypi.org/simple" }')
+    assert error(no_root) == ("/app/uv.lock: uv.lock has no project at '.' (a package with source "
+                              "{ editable = \".\" } or { virtual = \".\" }): uv sync runs in the project's directory")
+    missing = lock().replace(b'name = "six"\n', b'name = "six-renamed"\n')
+    assert error(missing) == "/app/uv.lock:62: lockdemo depends on six, which is not in the lock"
+    git = lock().replace(b'name = "attrs"\nversion = "25.4.0"\nsource = { registry = "https://pypi.org/simple" }',
+                         b'name = "attrs"\nversion = "25.4.0"\nsource = { git = "https://github.com/python-attrs/attrs" }')
+    assert error(git) == ("/app/uv.lock:5: attrs comes from a git source: not supported yet (pylayers "
+                          "installs wheels from an index or a URL)")
+    bad_marker = lock().replace(b"marker = \"sys_platform == 'win32'\"", b"marker = \"sys_platform ==\"")
+    assert error(bad_marker).startswith("/app/uv.lock:14: cannot evaluate the marker 'sys_platform ==' for the target: ")
+
+
+def test_unknown_groups_and_extras_are_errors():
+    assert error(lock(), groups=("docs",)) == (
+        "/app/uv.lock:62: the install command asks for dependency group(s) docs, which the lock does not "
+        "define (its groups: dev, lint)")
+    assert error(lock(), extras=("yaml",)) == (
+        "/app/uv.lock:62: the install command asks for extra(s) yaml, which the project does not define "
+        "(its extras: toml)")
