@@ -45,7 +45,7 @@ def build(client, fenv):
     replacements: dict[int, tuple[str, ...]] = {}
     layer_inputs: dict[str, object] = {}
     for index, step in enumerate(steps, start=1):
-        result = build_step(solver, text, name, step, index, inputs)
+        result = build_step(solver, text, name, step, index, inputs, (replacements, layer_inputs))
         if result is None:  # left to run as written (said in the progress output)
             continue
         replacements[step.key] = result.contexts
@@ -91,10 +91,13 @@ def phase(what: str):
     log.info("%s: %.0f ms", what, (time.monotonic() - start) * 1000)
 
 
-def build_step(solver: Solver, text: str, name: str, step, index: int, inputs) -> StepLayers | None:
+def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
+               earlier: tuple[Mapping[int, tuple[str, ...]], Mapping[str, object]] = ({}, {})
+               ) -> StepLayers | None:
+    """One install step's layers; `earlier` steps (their contexts, definitions) are in its stage."""
     with phase(f"step {index}: stage and FROM solved"):
-        stage_df, stage_target = dockerfile.stage_prefix(text, step)
-        stage = solver.solve_dockerfile(stage_df, stage_target, inputs)
+        stage_df, stage_target = dockerfile.stage_prefix(text, step, earlier[0])
+        stage = solver.solve_dockerfile(stage_df, stage_target, inputs, earlier[1])
         base_df, base_target = dockerfile.stage_base(text, step)
         base = solver.solve_dockerfile(base_df, base_target, inputs)
     base_state = llb.from_definition(base.definition)
@@ -106,19 +109,30 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs) -
         target = probe_target(solver, stage, environment.interpreter, new_env and (environment.path, new_env))
     log.info("step %d (%s:%d): target %s", index, name, step.line, target.describe())
     with phase(f"step {index}: wheels chosen"):
-        packages = (lockstep.locked_wheels(solver, stage, step, name, target) if step.lock
-                    else requirement_wheels(solver, stage, step, name, target))
+        locked = lockstep.locked_wheels(solver, stage, step, name, target) if step.lock else None
+        packages = locked.packages if locked else requirement_wheels(solver, stage, step, name, target)
     plan = plan_layers(packages, prefix=f"pylayers-{index}")
-    total = len(plan.layers)
+    total = len(plan.layers) + bool(locked and locked.project)
     definitions = {
         layer.context: llb.marshal(layerdefs.layer_state(base_state, layer, target, f"{i}/{total}"))
         for i, layer in enumerate(plan.layers, start=1)
     }
-    contexts = plan.contexts
-    if new_env is not None:
-        definitions[f"pylayers-{index}-env"] = llb.marshal(layerdefs.at_path(new_env, environment.path))
-        contexts = (f"pylayers-{index}-env", *contexts)
-    return StepLayers(plan=plan, definitions=definitions, contexts=contexts)
+    below = ({f"pylayers-{index}-env": llb.marshal(layerdefs.at_path(new_env, environment.path))}
+             if new_env is not None else {})
+    above = project_layer(stage, base_state, target, locked, f"pylayers-{index}-project", total)
+    definitions.update({**below, **above})
+    return StepLayers(plan=plan, definitions=definitions, contexts=(*below, *plan.contexts, *above))
+
+
+def project_layer(stage: StageResult, base_state, target: TargetEnv, locked, context: str, total: int
+                  ) -> dict[str, object]:
+    """The project itself (uv sync, poetry install), built from the stage: the step's last layer."""
+    if not (locked and locked.project):
+        return {}
+    wheel = layerdefs.project_wheel_state(llb.from_definition(stage.definition), stage.env,
+                                          locked.project_dir, locked.project)
+    layer = layerdefs.project_layer_state(base_state, wheel, target, f"{total}/{total} {locked.project}")
+    return {context: llb.marshal(layer)}
 
 
 def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, target: TargetEnv):

@@ -71,6 +71,45 @@ def at_path(state: "llb.State", path: str):
     return llb.scratch().copy(state, "/", path, name=f"pylayers: place the environment at {path}")
 
 
+# The project itself (uv sync / poetry install): a wheel built from the stage's copy of the project
+# by pip (or uv) with build isolation, so with network for the build backend.
+_PROJECT_SH = r"""
+for py in python3 python; do
+  if "$py" -m pip --version >/dev/null 2>&1; then
+    exec "$py" -m pip wheel --no-deps --disable-pip-version-check --no-cache-dir -w /pylayers-wheel "$1"
+  fi
+done
+if command -v uv >/dev/null 2>&1; then exec uv build --wheel --out-dir /pylayers-wheel "$1"; fi
+echo "pylayers: neither pip nor uv in the build stage to build the project in $1" >&2
+exit 1
+"""
+
+
+def project_wheel_state(stage: "llb.State", env: tuple[str, ...], project_dir: str, name: str):
+    """A directory holding the one wheel built from the project at `project_dir` of the stage."""
+    run = stage.run(args=("/bin/sh", "-c", _PROJECT_SH, "pylayers-project", project_dir), env=env,
+                    cwd=project_dir, mounts=(llb.Mount("/pylayers-wheel", llb.scratch()),),
+                    name=f"pylayers: build the project {name} ({project_dir})")
+    return run.mount_output("/pylayers-wheel")
+
+
+def project_layer_state(base: "llb.State", wheel_dir: "llb.State", target: TargetEnv, label: str):
+    """The project's layer: its wheel (whatever its file name) installed like a package's."""
+    mounts = (llb.Mount("/out", llb.scratch()), llb.Mount("/pylayers", installer_state(), readonly=True),
+              llb.Mount("/wheels/project", wheel_dir, readonly=True))
+    args = ("/bin/sh", "-c", 'exec "$@" /wheels/project/*.whl', "pylayers-install",
+            *_installer_args(target))
+    run = base.run(args=args, env=INSTALL_ENV, cwd="/", network="none", readonly_root=True,
+                   mounts=mounts, name=f"pylayers {label} (project)")
+    return run.mount_output("/out")
+
+
+def _installer_args(target: TargetEnv) -> tuple[str, ...]:
+    return (target.base_interpreter, "/pylayers/installer.pyz", "--dest", "/out",
+            "--scheme-json", json.dumps(dict(target.scheme), sort_keys=True),
+            "--interpreter", target.interpreter)
+
+
 def installer_state():
     return llb.scratch().mkfile("/installer.pyz", installer_zipapp(), mode=0o644)
 
@@ -83,13 +122,7 @@ def layer_state(base: "llb.State", layer: Layer, target: TargetEnv, step: str):
         whl = llb.http(pkg.url, checksum=f"sha256:{pkg.sha256}", filename=pkg.filename)
         mounts.append(llb.Mount(f"/wheels/{i}", whl, readonly=True))
         wheels.append(f"/wheels/{i}/{pkg.filename}")
-    args = (
-        target.base_interpreter, "/pylayers/installer.pyz",
-        "--dest", "/out",
-        "--scheme-json", json.dumps(dict(target.scheme), sort_keys=True),
-        "--interpreter", target.interpreter,
-        *wheels,
-    )
+    args = (*_installer_args(target), *wheels)
     run = base.run(args=args, env=INSTALL_ENV, cwd="/", network="none", readonly_root=True,
                    mounts=tuple(mounts), name=f"pylayers {step} {layer.label} ({_tags(layer)})")
     return run.mount_output("/out")

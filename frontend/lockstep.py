@@ -103,15 +103,19 @@ def _uv_pip_environment(solver, stage, env: dict[str, str], step, name: str) -> 
                      ".venv in the WORKDIR, or use --system (or UV_SYSTEM_PYTHON=1)")
 
 
-def locked_wheels(solver, stage, step, name: str, target) -> tuple:
-    """The wheel of every package the step's lock installs for the target."""
+@dataclass(frozen=True)
+class LockedWheels:
+    packages: tuple  # PackageChoice, sorted by name
+    project: str | None  # the project's name when the step installs it (built from `project_dir`)
+    project_dir: str
+
+
+def locked_wheels(solver, stage, step, name: str, target) -> LockedWheels:
+    """The wheel of every package the step's lock installs for the target, and the project."""
     locked = read_lock(solver, stage, step, name, target)
-    if locked.project is not None:
-        hint = "--no-root" if step.lock.tool == "poetry" else "--no-install-project"
-        raise InputError(name, step.line, f"installing the project itself ({locked.project}) is not "
-                         f"supported yet: add {hint} and install the project in a later RUN "
-                         "(for example `pip install --no-deps .`, which runs as written)")
-    return choose_locked(locked.packages, target.tags, target.python_full_version, solver.fetch_pages)
+    packages = choose_locked(locked.packages, target.tags, target.python_full_version, solver.fetch_pages)
+    directory = posixpath.dirname(posixpath.join(stage.workdir, step.lock.file))
+    return LockedWheels(packages, locked.project, directory)
 
 
 def read_lock(solver, stage, step, name: str, target) -> LockedSet:

@@ -128,10 +128,14 @@ class Solver:
         with ThreadPoolExecutor(max_workers=min(FETCH_PARALLELISM, len(items))) as pool:
             return list(pool.map(fn, items))
 
-    def solve_dockerfile(self, text: str, target: str, inputs: Mapping[str, object] = {}) -> StageResult:
-        """Solve `text` with BuildKit's Dockerfile frontend up to stage `target`."""
-        opts = delegate_opts(self.config, {"target": target})
-        defs = {**inputs, "dockerfile": dockerfile_input(text)}
+    def solve_dockerfile(self, text: str, target: str, inputs: Mapping[str, object] = {},
+                         contexts: Mapping[str, object] = {}) -> StageResult:
+        """Solve `text` with BuildKit's Dockerfile frontend up to stage `target`.
+
+        `contexts` are named contexts (our layers) the text refers to with COPY --from.
+        """
+        opts = delegate_opts(self.config, {"target": target, **{f"context:{n}": f"input:{n}" for n in contexts}})
+        defs = {**inputs, **contexts, "dockerfile": dockerfile_input(text)}
         result = self.client.solve(frontend="dockerfile.v0", frontend_opt=opts, frontend_inputs=defs)
         ref = _single_ref(result)
         raw = result.metadata.get("containerimage.config", b"{}")

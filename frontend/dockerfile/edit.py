@@ -52,14 +52,32 @@ def run_line(step: InstallStep, command: str) -> str:
     return " ".join(("RUN",) + step.run_flags + (command,))
 
 
-def stage_prefix(text: str, step: InstallStep) -> tuple[str, str]:
-    """The Dockerfile up to the step (its `before` commands run), and the stage to build."""
+def stage_prefix(text: str, step: InstallStep,
+                 earlier: Mapping[int, tuple[str, ...]] | None = None) -> tuple[str, str]:
+    """The Dockerfile up to the step (its `before` commands run), and the stage to build.
+
+    `earlier` maps steps already built to their contexts: they are replaced as in `rewrite`, so
+    that the stage holds their layers rather than running them as written.
+    """
+    if earlier:
+        text, step = _rewritten_step(text, step, earlier)
     doc = parse(text)
     _check_step(doc, step)
     body, target = _cut(doc, step, step.key)
     if step.before:
         body += run_line(step, step.before) + doc.newline
     return body, target
+
+
+def _rewritten_step(text: str, step: InstallStep, earlier: Mapping[int, tuple[str, ...]]):
+    """`text` with the `earlier` steps replaced, and `step` as found in it.
+
+    The steps left keep their order (the commands around a replaced step never install), so the
+    step is the one at the same position among those not replaced.
+    """
+    left = [s.key for s in find_install_steps(text, "Dockerfile") if s.key not in earlier]
+    rewritten = rewrite(text, earlier)
+    return rewritten, find_install_steps(rewritten, "Dockerfile")[left.index(step.key)]
 
 
 def stage_base(text: str, step: InstallStep) -> tuple[str, str]:

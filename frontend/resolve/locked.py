@@ -1,9 +1,9 @@
 """Locked packages → one wheel per package for the target (wheels.select_wheel's ranking).
 
 uv.lock and pylock.toml give each wheel's URL and sha256: nothing is fetched. poetry.lock gives
-file names and sha256 only: the URLs come from the index (PyPI's release document when the
-package comes from PyPI and PyPI has one, the simple project page otherwise), and every file the
-index lists for a name in the lock must carry the lock's sha256 — the download is pinned to it.
+file names and sha256 only: the URLs come from the index's simple project page (PyPI unless the
+lock names a source), and every file the index lists under a name in the lock must carry the
+lock's sha256 — the download is pinned to it.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from ..errors import InputError
 from ..inputs.locks import LockedFile, LockedPackage
 from ..inputs.requirements import Pin, raise_errors
-from . import pypi
 from .index import Link, parse_project_page, project_url, redact_url
 from .wheels import PackageChoice, select_wheel
 
+PYPI_SIMPLE = "https://pypi.org/simple/"
 FetchAll = Callable[[Sequence[str]], Sequence[bytes | None]]
 
 
@@ -65,15 +65,8 @@ def _index_links(packages: Sequence[LockedPackage], fetch_all: FetchAll | None
     if fetch_all is None:
         raise ValueError("locked packages without URLs need an index")
     found: dict[str, tuple[tuple[Link, ...], str]] = {}
-    on_pypi = [p for p in packages if _index(p) == pypi.PYPI_SIMPLE]
-    releases = pypi.fetch_releases(fetch_all, [_pin(p) for p in on_pypi])
-    for package in on_pypi:
-        if package.name in releases:
-            found[package.name] = (_verified(package, releases[package.name].links),
-                                   pypi.release_url(_pin(package)))
-    rest = [p for p in packages if p.name not in found]
-    urls = [project_url(_index(p), p.name) for p in rest]
-    for package, url, body in zip(rest, urls, fetch_all(urls) if urls else ()):
+    urls = [project_url(_index(p), p.name) for p in packages]
+    for package, url, body in zip(packages, urls, fetch_all(urls)):
         if body is None:
             raise InputError(package.file, package.line, f"{package.name}: no such project on "
                              f"{redact_url(url)}")
@@ -84,7 +77,7 @@ def _index_links(packages: Sequence[LockedPackage], fetch_all: FetchAll | None
 
 
 def _index(package: LockedPackage) -> str:
-    return (package.index or pypi.PYPI_SIMPLE).rstrip("/") + "/"
+    return (package.index or PYPI_SIMPLE).rstrip("/") + "/"
 
 
 def _verified(package: LockedPackage, links: Sequence[Link]) -> tuple[Link, ...]:

@@ -78,10 +78,48 @@ def test_lock_builds_one_layer_per_package_and_one_pin_rebuilds_one(kind, docker
     assert set(steps) == {f"{n} {v}" for n, v in {**packages, "idna": "3.11"}.items()}
     assert ran in ([], ["idna 3.11"]), steps
     after = _layers(f"{image_name}:v2")
-    changed = [i for i, (a, b) in enumerate(zip(before, after)) if a != b]
-    # the COPY of the lock, then idna's own layer: nothing else
-    assert len(after) == len(before) and len(changed) == 2, (before, after)
+    # the package layers are the last ones (uv's new environment right below them): of those,
+    # only idna's changed; the layers under them (the lock's COPY) are not pylayers'
+    ours = len(packages) + (kind == "uv")
+    changed = [i for i, (a, b) in enumerate(zip(before[-ours:], after[-ours:])) if a != b]
+    assert len(after) == len(before) and changed == [ours - len(packages) + sorted(packages).index("idna")], \
+        (before, after)
     docker_client.images.pull(f"{image_name}:v2")
     assert run(docker_client, f"{image_name}:v2", python, "-c", IMPORTS).strip() == "3.11"
     print(f"\n{kind}: first build {first.seconds:.1f} s, {len(before)} layers "
           f"({len(packages)} packages); one-pin rebuild {second.seconds:.1f} s, ran: {ran}")
+
+
+PROJECT_DOCKERFILE = """\
+# syntax={frontend}
+FROM {base}
+ENV UV_PROJECT_ENVIRONMENT=/opt/app
+WORKDIR /app
+COPY pyproject.toml uv.lock ./
+RUN uv sync --frozen --no-dev --no-install-project
+COPY src src
+RUN uv sync --frozen --no-dev
+CMD ["/opt/app/bin/python", "-c", "import lockapp, attrs; print(lockapp.GREETING)"]
+"""
+
+
+def test_uv_sync_installs_the_project_as_its_own_last_layer(docker_client, tmp_path, image_name):
+    """uv's documented Dockerfile: dependencies first, then the project; uv is not in the image."""
+    ctx = tmp_path / "ctx"
+    shutil.copytree(LOCKS / "uv-project", ctx)
+    (ctx / "Dockerfile").write_text(PROJECT_DOCKERFILE.format(frontend=FRONTEND, base=BASE_313))
+    first = buildx(ctx, "--load", "-t", f"{image_name}:v1").check()
+    names = [v.name for v in vertices(first.output)]
+    assert "pylayers: create the environment /opt/app" in names
+    assert {"pylayers 3/3 lockapp (project)", "pylayers: build the project lockapp (/app)"} <= set(names)
+    assert run(docker_client, f"{image_name}:v1").strip() == "hello from lockapp 1.17.0"
+
+    init = ctx / "src" / "lockapp" / "__init__.py"
+    token = image_name.rsplit("-", 1)[1]  # unique per run: the edit is never in the cache
+    init.write_text(init.read_text().replace("hello", f"hi {token}"))
+    second = buildx(ctx, "--load", "-t", f"{image_name}:v2").check()
+    ran = sorted(v.name for v in vertices(second.output) if v.name.startswith("pylayers") and v.done
+                 and not v.cached and not v.name.startswith("pylayers: probe"))
+    assert ran == ["pylayers 3/3 lockapp (project)", "pylayers: build the project lockapp (/app)"], ran
+    assert run(docker_client, f"{image_name}:v2").strip() == f"hi {token} from lockapp 1.17.0"
+    print(f"\nuv project: first build {first.seconds:.1f} s; after a source edit {second.seconds:.1f} s")

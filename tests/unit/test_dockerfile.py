@@ -257,3 +257,15 @@ def test_values_are_frozen() -> None:
     step = only_step("FROM a\nRUN pip install -r r.txt\n")
     with pytest.raises(dataclasses.FrozenInstanceError):
         step.line = 3  # type: ignore[misc]
+
+
+def test_stage_prefix_with_earlier_steps_replaced():
+    text = ("FROM python:3.13\nWORKDIR /app\nCOPY uv.lock .\nRUN uv sync --frozen --no-install-project\n"
+            "COPY src src\nRUN apt-get update && uv sync --frozen\n")
+    first, second = steps_of(text)
+    body, target = dockerfile.stage_prefix(text, second, {first.key: ("pylayers-1-env", "pylayers-1-six")})
+    assert target == "pylayers-stage"
+    assert body == ("FROM python:3.13 AS pylayers-stage\nWORKDIR /app\nCOPY uv.lock .\n"
+                    "COPY --link --from=pylayers-1-env / /\nCOPY --link --from=pylayers-1-six / /\n"
+                    "COPY src src\nRUN apt-get update\n")
+    assert dockerfile.stage_prefix(text, second)[0].splitlines()[3] == "RUN uv sync --frozen --no-install-project"

@@ -1,0 +1,3 @@
+import six
+
+GREETING = "hello from lockapp " + six.__version__
