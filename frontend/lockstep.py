@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .errors import FrontendError, InputError
@@ -115,7 +116,28 @@ def locked_wheels(solver, stage, step, name: str, target) -> LockedWheels:
     locked = read_lock(solver, stage, step, name, target)
     packages = choose_locked(locked.packages, target.tags, target.python_full_version, solver.fetch_pages)
     directory = posixpath.dirname(posixpath.join(stage.workdir, step.lock.file))
-    return LockedWheels(packages, locked.project, directory)
+    return LockedWheels(not_installed(solver, stage, target, packages), locked.project, directory)
+
+
+def not_installed(solver, stage, target, packages: tuple) -> tuple:
+    """The packages whose exact version the stage does not have yet (uv and Poetry skip those).
+
+    uv's documented Dockerfile syncs twice; the second step's stage already holds the first
+    step's layers, which would otherwise be listed again.
+    """
+    def present(choice) -> bool:
+        dist, version = choice.filename.split("-")[:2]
+        return any(solver.exists(stage.ref_id, posixpath.join(target.scheme[key], f"{dist}-{version}.dist-info"))
+                   for key in ("purelib", "platlib"))
+
+    if not packages:
+        return packages
+    with ThreadPoolExecutor(max_workers=min(16, len(packages))) as pool:
+        installed = list(pool.map(present, packages))
+    kept = tuple(p for p, there in zip(packages, installed) if not there)
+    if len(kept) < len(packages):
+        log.info("%d of %d locked packages are in the stage already", len(packages) - len(kept), len(packages))
+    return kept
 
 
 def read_lock(solver, stage, step, name: str, target) -> LockedSet:

@@ -62,9 +62,10 @@ def _step(doc: Document, instr: Instruction, stage_index: int, name: str | None,
     if not all(_harmless_flag(f) for f in flags):
         return None
     chain = _commands(command)
-    if chain is None or sum(_mentions_pip(c) for c in chain) != 1:
+    mentions = [i for i, c in enumerate(chain or ()) if _mentions_pip(c)]
+    at = mentions[0] if len(mentions) == 1 else _the_lock_install(chain or (), mentions)
+    if at is None:
         return None
-    at = next(i for i, c in enumerate(chain) if _mentions_pip(c))
     try:
         found, problem = _install(chain[at]), None
     except LockArgsError as exc:
@@ -80,6 +81,21 @@ def _step(doc: Document, instr: Instruction, stage_index: int, name: str | None,
         interpreter=found.interpreter, options=found.options, run_flags=flags,
         before=_joined(chain[:at]), after=_joined(chain[at + 1:]), lock=found.lock,
     )
+
+
+def _the_lock_install(chain: tuple[Command, ...], mentions: list[int]) -> int | None:
+    """In `pip install poetry && poetry install`, the one lock install; the others run as RUNs."""
+    found = []
+    for index in mentions:
+        try:
+            command = _install(chain[index])
+        except LockArgsError:
+            return None
+        if command is not None:
+            found.append((index, command))
+    if len(found) == 1 and found[0][1].lock is not None and found[0][1].lock.tool in ("uv", "poetry"):
+        return found[0][0]
+    return None
 
 
 def _problem_text(command: Command, problem: LockArgsError) -> str:

@@ -111,8 +111,12 @@ def test_uv_sync_installs_the_project_as_its_own_last_layer(docker_client, tmp_p
     first = buildx(ctx, "--load", "-t", f"{image_name}:v1").check()
     names = [v.name for v in vertices(first.output)]
     assert "pylayers: create the environment /opt/app" in names
-    assert {"pylayers 3/3 lockapp (project)", "pylayers: build the project lockapp (/app)"} <= set(names)
+    assert {"pylayers 1/1 lockapp (project)", "pylayers: build the project lockapp (/app)"} <= set(names)
     assert run(docker_client, f"{image_name}:v1").strip() == "hello from lockapp 1.17.0"
+    # the second uv sync finds attrs and six in its stage (the first one's layers): only the project
+    assert sorted(package_steps(first.output)) == ["attrs 25.4.0", "lockapp", "six 1.17.0"]
+    history = [h["CreatedBy"] for h in docker_client.api.history(f"{image_name}:v1")]
+    assert sum(h.startswith("COPY / / ") for h in history) == 4, history  # env, attrs, six, project
 
     init = ctx / "src" / "lockapp" / "__init__.py"
     token = image_name.rsplit("-", 1)[1]  # unique per run: the edit is never in the cache
@@ -120,6 +124,6 @@ def test_uv_sync_installs_the_project_as_its_own_last_layer(docker_client, tmp_p
     second = buildx(ctx, "--load", "-t", f"{image_name}:v2").check()
     ran = sorted(v.name for v in vertices(second.output) if v.name.startswith("pylayers") and v.done
                  and not v.cached and not v.name.startswith("pylayers: probe"))
-    assert ran == ["pylayers 3/3 lockapp (project)", "pylayers: build the project lockapp (/app)"], ran
+    assert ran == ["pylayers 1/1 lockapp (project)", "pylayers: build the project lockapp (/app)"], ran
     assert run(docker_client, f"{image_name}:v2").strip() == f"hi {token} from lockapp 1.17.0"
     print(f"\nuv project: first build {first.seconds:.1f} s; after a source edit {second.seconds:.1f} s")

@@ -59,8 +59,19 @@ def test_uv_pip_requirements():
 
 def test_not_ours():
     for run in ("RUN uv pip install flask", "RUN uv lock", "RUN poetry add requests", "RUN uv run app.py",
-                "RUN pip install poetry && poetry install --no-root", "RUN uv sync --frozen; echo"):
+                "RUN pip install -r a.txt && pip install -r b.txt", "RUN uv sync --frozen; echo",
+                "RUN pip install -r a.txt && poetry install --no-root", "RUN uv sync --frozen && uv sync --frozen"):
         assert dockerfile.find_install_steps(f"FROM python:3.13\n{run}\n", "Dockerfile") == ()
+
+
+def test_the_tool_installed_in_the_same_run():
+    found = step("RUN pip install poetry==2.1.3 && poetry config virtualenvs.create false "
+                 "&& poetry install --no-root --no-interaction && rm -rf /root/.cache")
+    assert found.lock == LockOptions("poetry", "poetry.lock", install_project=False)
+    assert (found.before, found.after) == ("pip install poetry==2.1.3 && poetry config virtualenvs.create false",
+                                           "rm -rf /root/.cache")
+    found = step("RUN pip install uv && uv sync --frozen --no-install-project")
+    assert (found.interpreter, found.before) == (("uv", "project"), "pip install uv")
 
 
 def test_options_pylayers_cannot_honour_name_the_line():

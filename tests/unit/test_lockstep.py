@@ -90,3 +90,19 @@ def test_uv_pip_environments():
         decide("RUN uv pip install -r r.txt")
     assert str(info.value) == ("Dockerfile:2: uv pip needs a virtual environment: set VIRTUAL_ENV, create .venv "
                                "in the WORKDIR, or use --system (or UV_SYSTEM_PYTHON=1)")
+
+
+def test_packages_the_stage_has_already_are_skipped():
+    from types import MappingProxyType
+    from frontend.lockstep import not_installed
+    from frontend.resolve.wheels import PackageChoice
+
+    def choice(name, filename):
+        return PackageChoice(name, filename.split("-")[1], filename, "https://x/" + filename, "0" * 64, "py3-none-any")
+
+    site = "/opt/app/lib/python3.13/site-packages"
+    target = type("T", (), {"scheme": MappingProxyType({"purelib": site, "platlib": site})})()
+    solver = Solver({f"{site}/six-1.17.0.dist-info": b"", f"{site}/attrs-25.3.0.dist-info": b""})
+    packages = (choice("attrs", "attrs-25.4.0-py3-none-any.whl"), choice("six", "six-1.17.0-py2.py3-none-any.whl"),
+                choice("tomli-w", "tomli_w-1.2.0-py3-none-any.whl"))
+    assert [p.name for p in not_installed(solver, Stage(), target, packages)] == ["attrs", "tomli-w"]
