@@ -5,6 +5,7 @@ marker (one marker, or one per group), so the selection is a filter: a package i
 one of its groups is chosen and that group's marker holds for the target and the chosen extras.
 pyproject.toml says which groups exist and which are optional (not installed unless asked for).
 The lock lists file names and sha256 only: their URLs come from the index (resolve.locked).
+Lock format 2.0 (Poetry 1.x) has neither: poetrylegacy walks its dependency graph instead.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from typing import Any, Mapping
 from packaging.utils import canonicalize_name
 
 from ..errors import InputError
+from . import poetrylegacy
 from .locks import (LockedFile, LockedPackage, LockedSet, Selection, chosen_extras, chosen_groups,
                     line_of, load_toml, marker_holds, sha256_of, table_lines)
 
-SUPPORTED = ("2.1",)
+SUPPORTED = ("2.0", "2.1")
 
 
 def parse_poetry_lock(path: str, data: bytes, pyproject_path: str, pyproject: bytes | None,
@@ -27,7 +29,8 @@ def parse_poetry_lock(path: str, data: bytes, pyproject_path: str, pyproject: by
     version = str((doc.get("metadata") or {}).get("lock-version", ""))
     if version not in SUPPORTED:
         raise InputError(path, 0, f"poetry.lock lock-version {version or '(none)'} is not supported: "
-                         "pylayers reads lock-version 2.1 (Poetry 2); run `poetry lock` with Poetry 2")
+                         "pylayers reads lock-versions 2.0 and 2.1 (Poetry 1.5 and later); run `poetry lock` "
+                         "with a newer Poetry")
     project = load_toml(pyproject_path, pyproject) if pyproject is not None else {}
     groups, optional = _groups(project)
     lines = table_lines(data, "package")
@@ -40,12 +43,14 @@ def parse_poetry_lock(path: str, data: bytes, pyproject_path: str, pyproject: by
     extras_table = doc.get("extras") or {}
     extras = chosen_extras(selection, {canonicalize_name(e) for e in extras_table} | _project_extras(project),
                            (path, 0))
-    wanted = (chosen | {"main"}) if main else chosen
-    found = []
-    for index, package in enumerate(packages):
-        line = line_of(lines, index)
-        if _selected(package, wanted, extras, extras_table, markers, (path, line)):
-            found.append(_locked(path, package, line))
+    if version == "2.0":
+        edges = poetrylegacy.root_edges(project, main, chosen, extras)
+        chosen_indexes = poetrylegacy.walk(path, packages, lines, edges, markers)
+    else:
+        wanted = (chosen | {"main"}) if main else chosen
+        chosen_indexes = [i for i, package in enumerate(packages)
+                          if _selected(package, wanted, extras, extras_table, markers, (path, line_of(lines, i)))]
+    found = [_locked(path, packages[i], line_of(lines, i)) for i in chosen_indexes]
     name = _project_name(project)
     root = name if main and install_project and name and _package_mode(project) else None
     return LockedSet(tuple(found), root)

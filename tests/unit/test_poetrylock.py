@@ -35,19 +35,46 @@ def error(data: bytes = LOCK, pyproject: bytes | None = PYPROJECT, **options) ->
     return str(info.value)
 
 
-def test_default_install_is_main_and_the_non_optional_groups():
-    assert names() == sorted([*MAIN, ("iniconfig", "2.1.0")])
-    assert ("colorama", "0.4.6") in names(markers=WINDOWS)
+LEGACY = CASE.parent / "poetry-1.8"  # lock-version 2.0, written by Poetry 1.8.5
+BOTH = {"2.1": (LOCK, PYPROJECT), "2.0": ((LEGACY / "poetry.lock").read_bytes(), (LEGACY / "pyproject.toml").read_bytes())}
 
 
-def test_groups_and_extras_follow_poetry_flags():
-    assert names(only_groups=("main",)) == MAIN
-    assert names(without_groups=("dev",)) == MAIN
-    assert names(groups=("lint",), without_groups=("dev",)) == sorted([*MAIN, ("pyflakes", "3.4.0")])
-    assert names(only_groups=("dev",)) == [("iniconfig", "2.1.0")]
-    assert names(only_groups=("main",), extras=("toml",)) == sorted([*MAIN, ("tomli-w", "1.2.0")])
-    assert names(all_groups=True, all_extras=True) == sorted(
+@pytest.mark.parametrize("version", sorted(BOTH))
+def test_default_install_is_main_and_the_non_optional_groups(version):
+    lock, pyproject = BOTH[version]
+    assert names(lock, pyproject) == sorted([*MAIN, ("iniconfig", "2.1.0")])
+    assert ("colorama", "0.4.6") in names(lock, pyproject, markers=WINDOWS)
+
+
+@pytest.mark.parametrize("version", sorted(BOTH))
+def test_groups_and_extras_follow_poetry_flags(version):
+    lock, pyproject = BOTH[version]
+    assert names(lock, pyproject, only_groups=("main",)) == MAIN
+    assert names(lock, pyproject, without_groups=("dev",)) == MAIN
+    assert names(lock, pyproject, groups=("lint",), without_groups=("dev",)) == sorted([*MAIN, ("pyflakes", "3.4.0")])
+    assert names(lock, pyproject, only_groups=("dev",)) == [("iniconfig", "2.1.0")]
+    assert names(lock, pyproject, only_groups=("main",), extras=("toml",)) == sorted([*MAIN, ("tomli-w", "1.2.0")])
+    assert names(lock, pyproject, all_groups=True, all_extras=True) == sorted(
         [*MAIN, ("iniconfig", "2.1.0"), ("pyflakes", "3.4.0"), ("tomli-w", "1.2.0")])
+
+
+def test_legacy_locks_follow_python_constraints_and_package_extras():
+    lock, pyproject = BOTH["2.0"]
+    pyproject = pyproject.replace(b'six = "1.17.0"', b'six = {version = "1.17.0", python = "<3.9"}')
+    pyproject = pyproject.replace(b'click = "8.1.8"', b'click = {version = "8.1.8", extras = ["color"]}')
+    lock = lock.replace(b'[package.dependencies]\ncolorama = {version = "*", markers = "platform_system == \\"Windows\\""}',
+                        b'[package.dependencies]\ncolorama = {version = "*", markers = "platform_system == \\"Windows\\""}\n\n'
+                        b'[package.extras]\ncolor = ["colorama (>=0.4) ; python_version >= \\"3.8\\""]')
+    found = names(lock, pyproject, only_groups=("main",))
+    assert ("six", "1.17.0") not in found and ("colorama", "0.4.6") in found
+
+
+def test_poetry_constraints():
+    from frontend.inputs.poetrylegacy import poetry_constraint
+    cases = [("^3.8", "3.13.1", True), ("^3.8", "4.0", False), ("~3.8", "3.9", False), (">=3.7,<4", "3.13", True),
+             ("^0.2.3", "0.3.0", False), ("3.7.*", "3.7.2", True), (">=2.7, !=3.0.*", "3.13", True),
+             ("^2.7 || ^3.6", "3.13.0", True), ("*", "1", True), ("1.2.3", "1.2.4", False)]
+    assert [poetry_constraint(c).contains(v) for c, v, _ in cases] == [expected for _, _, expected in cases]
 
 
 def test_the_project_is_installed_only_in_package_mode():
@@ -59,9 +86,9 @@ def test_the_project_is_installed_only_in_package_mode():
 
 
 def test_errors_name_file_and_line():
-    assert error(LOCK.replace(b'lock-version = "2.1"', b'lock-version = "2.0"')) == (
-        "/src/poetry.lock: poetry.lock lock-version 2.0 is not supported: pylayers reads lock-version 2.1 "
-        "(Poetry 2); run `poetry lock` with Poetry 2")
+    assert error(LOCK.replace(b'lock-version = "2.1"', b'lock-version = "1.1"')) == (
+        "/src/poetry.lock: poetry.lock lock-version 1.1 is not supported: pylayers reads lock-versions 2.0 "
+        "and 2.1 (Poetry 1.5 and later); run `poetry lock` with a newer Poetry")
     assert error(LOCK.replace(b'groups = ["dev"]\n', b'')) == (
         "/src/poetry.lock:58: a [[package]] without a name or a `groups` list")
     git = LOCK.replace(b'\n[[package]]\nname = "tomli-w"', b'[package.source]\ntype = "git"\n'
