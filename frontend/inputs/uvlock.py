@@ -130,8 +130,11 @@ class _Lock:
         line = line_of(self.lines, index)
         kind = _source_kind(package)
         if kind not in ("registry", "url"):
-            raise InputError(self.path, line, f"{package['name']} comes from a {kind or 'unknown'} "
-                             "source: not supported yet (pylayers installs wheels from an index or a URL)")
+            what = {"editable": "an editable", "virtual": "a virtual"}.get(kind, f"a {kind or 'unknown'}")
+            raise InputError(self.path, line, f"{package['name']} comes from {what} source (a local "
+                             "project): not supported yet (pylayers installs wheels from an index or a URL)"
+                             if kind in _LOCAL_SOURCES else f"{package['name']} comes from {what} source: "
+                             "not supported yet (pylayers installs wheels from an index or a URL)")
         source_url = (package.get("source") or {}).get("url")
         wheels = []
         for wheel in package.get("wheels") or []:

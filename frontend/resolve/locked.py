@@ -26,9 +26,12 @@ def choose_locked(packages: Sequence[LockedPackage], tags: Sequence[str], python
                   fetch_all: FetchAll | None = None) -> tuple[PackageChoice, ...]:
     """The wheel of each locked package, sorted by name; every problem reported together."""
     unlocated = [p for p in packages if any(w.url is None for w in p.wheels)]
-    found = _index_links(unlocated, fetch_all) if unlocated else {}
-    errors, choices = [], []
+    errors: list[InputError] = []
+    found = _index_links(unlocated, fetch_all, errors) if unlocated else {}
+    choices = []
     for package in packages:
+        if package in unlocated and package.name not in found:
+            continue  # its error is in `errors`
         try:
             links, where = found.get(package.name) or (_links(package), package.file)
             choices.append(select_wheel(_pin(package), links, tags, python_full_version, where))
@@ -59,7 +62,7 @@ def _links(package: LockedPackage) -> tuple[Link, ...]:
                  for w in package.wheels)
 
 
-def _index_links(packages: Sequence[LockedPackage], fetch_all: FetchAll | None
+def _index_links(packages: Sequence[LockedPackage], fetch_all: FetchAll | None, errors: list[InputError]
                  ) -> dict[str, tuple[tuple[Link, ...], str]]:
     """The index's links to the lock's wheel files, by package name, with the page they came from."""
     if fetch_all is None:
@@ -68,11 +71,16 @@ def _index_links(packages: Sequence[LockedPackage], fetch_all: FetchAll | None
     urls = [project_url(_index(p), p.name) for p in packages]
     for package, url, body in zip(packages, urls, fetch_all(urls)):
         if body is None:
-            raise InputError(package.file, package.line, f"{package.name}: no such project on "
-                             f"{redact_url(url)}")
+            errors.append(InputError(package.file, package.line, f"{package.name}: no such project on "
+                                     f"{redact_url(url)}"))
+            continue
         wanted = {w.filename for w in package.wheels}
-        links = parse_project_page(body, url, keep=wanted.__contains__)
-        found[package.name] = (_verified(package, links), redact_url(url))
+        try:
+            links = _verified(package, parse_project_page(body, url, keep=wanted.__contains__))
+        except InputError as exc:
+            errors.append(exc)
+            continue
+        found[package.name] = (links, redact_url(url))
     return found
 
 

@@ -160,3 +160,12 @@ def test_a_legacy_source_is_the_index_asked():
     (choice,) = choose_locked([mylib], TAGS, "3.13.1", index)
     assert choice.url == "https://files.example/mylib-1.0-py3-none-any.whl"
     assert index.asked == ["https://mirror.example/simple/mylib/"]
+
+
+def test_every_package_the_index_does_not_have_is_reported():
+    from frontend.errors import InputErrors
+    packages = [p for p in parse().packages if p.name in ("six", "idna")]
+    with pytest.raises(InputErrors) as info:
+        choose_locked(packages, TAGS, "3.13.1", Index({}))
+    assert str(info.value) == ("/src/poetry.lock:43: idna: no such project on https://pypi.org/simple/idna/\n"
+                               "/src/poetry.lock:94: six: no such project on https://pypi.org/simple/six/")

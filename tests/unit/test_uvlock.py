@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from packaging import tags as ptags
 
 from frontend.dockerfile.model import LockOptions
 from frontend.errors import InputError
 from frontend.inputs.uvlock import default_groups, parse_uv_lock
 from frontend.resolve.locked import choose_locked
+from frontend.target import wheel_tags
 
 LOCKS = Path(__file__).resolve().parents[1] / "cases" / "locks"
 LINUX_313 = {"implementation_name": "cpython", "implementation_version": "3.13.1", "os_name": "posix",
@@ -19,8 +19,9 @@ LINUX_313 = {"implementation_name": "cpython", "implementation_version": "3.13.1
              "platform_python_implementation": "CPython", "python_version": "3.13", "sys_platform": "linux"}
 LINUX_311 = {**LINUX_313, "python_full_version": "3.11.9", "python_version": "3.11"}
 WINDOWS = {**LINUX_313, "sys_platform": "win32", "platform_system": "Windows", "os_name": "nt"}
-TAGS = tuple(str(t) for t in [*ptags.cpython_tags((3, 13), ["cp313"], ["manylinux_2_36_x86_64"]),
-                              *ptags.compatible_tags((3, 13), "cp313", ["manylinux_2_36_x86_64"])])
+TAGS = wheel_tags({"version_info": [3, 13], "implementation_name": "cpython", "py_version_nodot": "313",
+                   "platform": "linux-x86_64", "libc": {"name": "glibc", "version": "2.36"}, "maxsize_64": True,
+                   "elf": {"class": 2, "data": 1, "machine": 62, "flags": 0}, "python_full_version": "3.13.1"})
 MAIN = [("attrs", "25.4.0"), ("click", "8.1.8"), ("idna", "3.10"), ("itsdangerous", "2.2.0"), ("six", "1.17.0")]
 
 
@@ -117,3 +118,30 @@ def test_unknown_groups_and_extras_are_errors():
     assert error(lock(), extras=("yaml",)) == (
         "/app/uv.lock:62: the install command asks for extra(s) yaml, which the project does not define "
         "(its extras: toml)")
+
+
+def test_binary_wheels_are_chosen_for_the_target_tags():
+    """pydantic-core and PyYAML list ~50 wheels each: the target's best one is taken."""
+    found = parse_uv_lock("/app/uv.lock", lock("uv-binary"), LockOptions("uv", "uv.lock"), LINUX_313)
+    chosen = {c.name: (c.version, c.filename, c.tag) for c in choose_locked(found.packages, TAGS, "3.13.1")}
+    assert chosen == {
+        "annotated-types": ("0.8.0", "annotated_types-0.8.0-py3-none-any.whl", "py3-none-any"),
+        "pydantic": ("2.11.7", "pydantic-2.11.7-py3-none-any.whl", "py3-none-any"),
+        "pydantic-core": ("2.33.2", "pydantic_core-2.33.2-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+                          "cp313-cp313-manylinux_2_17_x86_64"),
+        "pyyaml": ("6.0.2", "PyYAML-6.0.2-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+                   "cp313-cp313-manylinux_2_17_x86_64"),
+        "typing-extensions": chosen["typing-extensions"], "typing-inspection": chosen["typing-inspection"],
+    }
+    musl = wheel_tags({"version_info": [3, 13], "implementation_name": "cpython", "py_version_nodot": "313",
+                       "platform": "linux-x86_64", "libc": {"name": "musl", "version": "1.2"}, "maxsize_64": True,
+                       "elf": {"class": 2, "data": 1, "machine": 62, "flags": 0}, "python_full_version": "3.13.1"})
+    (core,) = [c for c in choose_locked(found.packages, musl, "3.13.1") if c.name == "pydantic-core"]
+    assert core.filename == "pydantic_core-2.33.2-cp313-cp313-musllinux_1_1_x86_64.whl"
+
+
+def test_a_workspace_member_dependency_is_not_supported_yet():
+    member = lock().replace(b'name = "six"\nversion = "1.17.0"\nsource = { registry = "https://pypi.org/simple" }',
+                            b'name = "six"\nversion = "1.17.0"\nsource = { editable = "packages/six" }')
+    assert error(member) == ("/app/uv.lock:111: six comes from an editable source (a local project): not "
+                             "supported yet (pylayers installs wheels from an index or a URL)")
