@@ -1,0 +1,54 @@
+"""frontend.layerdefs: the LLB of a new environment and of the project layer (decoded to JSON)."""
+
+from __future__ import annotations
+
+import json
+from types import MappingProxyType
+
+from frontend import layerdefs, llb
+
+BASE = llb.image("localhost:5000/python:3.13-trixie")
+STAGE = BASE.mkfile("/app/uv.lock", b"lock")  # a stage: the base plus the build's own files
+SCHEME = {k: "/opt/app/lib/python3.13/site-packages" for k in ("purelib", "platlib")} | {
+    "scripts": "/opt/app/bin", "data": "/opt/app", "headers": "/opt/app/include/site/python3.13"}
+
+
+class Target:
+    scheme = MappingProxyType(SCHEME)
+    base_interpreter = "/usr/bin/python3.13"
+    interpreter = "/opt/app/bin/python3"
+
+
+def ops(state) -> list[dict]:
+    return [entry["op"] for entry in json.loads(llb.to_json(llb.marshal(state)))]
+
+
+def execs(state) -> list[dict]:
+    return [op["exec"] for op in ops(state) if "exec" in op]
+
+
+def test_a_new_environment_is_made_on_the_base_without_network_at_its_path():
+    env = layerdefs.at_path(layerdefs.venv_state(BASE, "/opt/app", ("PATH=/usr/bin:/bin", "UV_X=1")), "/opt/app")
+    (run,) = execs(env)
+    assert run["meta"]["args"][-1] == "/opt/app" and "python3 -m venv --without-pip" in run["meta"]["args"][2]
+    assert run["meta"]["env"] == ["PATH=/usr/bin:/bin"]  # the stage's other variables do not key it
+    assert run["network"] == "NONE"
+    assert [m["dest"] for m in run["mounts"]] == ["/", "/opt/app"]
+    copy = [op["file"]["actions"][0]["copy"] for op in ops(env) if "file" in op]
+    assert copy and copy[0]["dest"] == "/opt/app"
+
+
+def test_the_project_is_built_with_network_and_installed_without():
+    wheel = layerdefs.project_wheel_state(STAGE, ("PATH=/usr/bin",), "/app", "lockapp")
+    (build,) = execs(wheel)
+    assert build["meta"]["cwd"] == "/app" and build["meta"]["args"][-1] == "/app"
+    assert build.get("network", "UNSET") != "NONE"
+    layer = layerdefs.project_layer_state(BASE, wheel, Target(), "3/3 lockapp")
+    install = execs(layer)[-1]
+    assert install["network"] == "NONE"
+    assert install["meta"]["args"][:3] == ["/bin/sh", "-c", 'exec "$@" /wheels/project/*.whl']
+    assert install["meta"]["args"][4:6] == ["/usr/bin/python3.13", "/pylayers/installer.pyz"]
+    assert install["meta"]["args"][-2:] == ["--interpreter", "/opt/app/bin/python3"]
+    names = json.loads(llb.to_json(llb.marshal(layer)))
+    assert any(e["metadata"].get("description", {}).get("llb.customname") == "pylayers 3/3 lockapp (project)"
+               for e in names)
