@@ -8,6 +8,7 @@ later problem (no wheel for the target, a hash the index contradicts) names file
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -67,6 +68,18 @@ def load_toml(path: str, data: bytes) -> dict[str, Any]:
         line = getattr(exc, "lineno", None) or _line_of_message(str(exc))
         message = getattr(exc, "msg", None) or re.sub(r" \(at line \d+, column \d+\)$", "", str(exc))
         raise InputError(path, line, f"invalid TOML: {message}") from None
+
+
+@contextlib.contextmanager
+def well_formed(path: str, what: str):
+    """Turns a value of the wrong type deep in a lock (a list where a table belongs…) into an
+    InputError naming the file; the parsers check the shapes they rely on most with their own
+    messages, this catches the rest."""
+    try:
+        yield
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
+        raise InputError(path, 0, f"malformed {what}: a value has an unexpected type or form "
+                         f"({type(exc).__name__}: {exc})") from None
 
 
 def _line_of_message(text: str) -> int:

@@ -17,7 +17,7 @@ from packaging.utils import canonicalize_name
 from ..errors import InputError
 from . import poetrylegacy
 from .locks import (LockedFile, LockedPackage, LockedSet, Selection, chosen_extras, chosen_groups,
-                    line_of, load_toml, marker_holds, sha256_of, table_lines)
+                    line_of, load_toml, marker_holds, sha256_of, table_lines, well_formed)
 
 SUPPORTED = ("2.0", "2.1")
 
@@ -26,12 +26,18 @@ def parse_poetry_lock(path: str, data: bytes, pyproject_path: str, pyproject: by
                       selection: Selection, markers: Mapping[str, str],
                       install_project: bool = True) -> LockedSet:
     doc = load_toml(path, data)
+    project = load_toml(pyproject_path, pyproject) if pyproject is not None else {}
+    with well_formed(path, "poetry.lock"):
+        return _parse(path, data, doc, project, selection, markers, install_project)
+
+
+def _parse(path: str, data: bytes, doc: dict, project: dict, selection: Selection, markers: Mapping[str, str],
+           install_project: bool) -> LockedSet:
     version = str((doc.get("metadata") or {}).get("lock-version", ""))
     if version not in SUPPORTED:
         raise InputError(path, 0, f"poetry.lock lock-version {version or '(none)'} is not supported: "
                          "pylayers reads lock-versions 2.0 and 2.1 (Poetry 1.5 and later); run `poetry lock` "
                          "with a newer Poetry")
-    project = load_toml(pyproject_path, pyproject) if pyproject is not None else {}
     groups, optional = _groups(project)
     lines = table_lines(data, "package")
     packages = doc.get("package") or []

@@ -19,7 +19,8 @@ from packaging.pylock import Package, PackageArchive, Pylock, PylockValidationEr
 from packaging.utils import canonicalize_name
 
 from ..errors import InputError
-from .locks import LockedFile, LockedPackage, LockedSet, line_of, load_toml, table_lines, url_filename
+from .locks import (LockedFile, LockedPackage, LockedSet, line_of, load_toml, table_lines, url_filename,
+                    well_formed)
 
 _PYLOCK_NAME = re.compile(r"^pylock\.([^.]+\.)?toml$")
 _PACKAGE_INDEX = re.compile(r"^packages\[(\d+)\]")
@@ -34,7 +35,13 @@ def parse_pylock(path: str, data: bytes, markers: Mapping[str, str], python_full
                  extras: tuple[str, ...] = (), groups: tuple[str, ...] | None = None) -> LockedSet:
     """The packages to install; `groups` None: the lock's default groups."""
     lines = table_lines(data, "packages")
-    lock = _validated(path, load_toml(path, data), lines)
+    with well_formed(path, "pylock file"):
+        lock = _validated(path, load_toml(path, data), lines)
+        return _select(path, lock, lines, markers, python_full_version, extras, groups)
+
+
+def _select(path: str, lock: Pylock, lines: tuple[int, ...], markers: Mapping[str, str],
+            python_full_version: str, extras: tuple[str, ...], groups: tuple[str, ...] | None) -> LockedSet:
     if lock.requires_python and not lock.requires_python.contains(python_full_version, prereleases=True):
         raise InputError(path, 0, f"the lock requires Python {lock.requires_python} and the target has "
                          f"Python {python_full_version}")

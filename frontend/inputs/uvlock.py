@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 
 from ..errors import InputError
 from .locks import (LockedFile, LockedPackage, LockedSet, Selection, chosen_extras, chosen_groups,
-                    line_of, load_toml, marker_holds, sha256_of, table_lines, url_filename)
+                    line_of, load_toml, marker_holds, sha256_of, table_lines, url_filename, well_formed)
 
 SUPPORTED_VERSION = 1
 _LOCAL_SOURCES = ("editable", "virtual", "directory", "path")
@@ -26,6 +26,12 @@ def parse_uv_lock(path: str, data: bytes, selection: Selection, markers: Mapping
                   default_groups: tuple[str, ...] | None = None, install_project: bool = True) -> LockedSet:
     """The packages to install; `default_groups` from pyproject's [tool.uv] (None: ["dev"])."""
     doc = load_toml(path, data)
+    with well_formed(path, "uv.lock"):
+        return _parse(path, data, doc, selection, markers, default_groups, install_project)
+
+
+def _parse(path: str, data: bytes, doc: dict, selection: Selection, markers: Mapping[str, str],
+           default_groups: tuple[str, ...] | None, install_project: bool) -> LockedSet:
     if doc.get("version") != SUPPORTED_VERSION:
         raise InputError(path, 1, f"unsupported uv.lock version {doc.get('version')!r} "
                          f"(pylayers reads version {SUPPORTED_VERSION})")
