@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from ..errors import InputError
@@ -35,6 +36,7 @@ def _parse(path: str, data: bytes, doc: dict, selection: Selection, markers: Map
     if doc.get("version") != SUPPORTED_VERSION:
         raise InputError(path, 1, f"unsupported uv.lock version {doc.get('version')!r} "
                          f"(pylayers reads version {SUPPORTED_VERSION})")
+    _check_python(path, data, doc.get("requires-python"), markers["python_full_version"])
     lock = _Lock(path, doc, table_lines(data, "package"), markers)
     root = lock.root()
     where = (path, lock.line(root))
@@ -50,6 +52,20 @@ def _parse(path: str, data: bytes, doc: dict, selection: Selection, markers: Map
     visited = lock.walk(root, edges)
     project = root["name"] if main and install_project and _source_kind(root) != "virtual" else None
     return LockedSet(tuple(lock.locked(i) for i in sorted(visited)), project)
+
+
+def _check_python(path: str, data: bytes, requires: object, version: str) -> None:
+    """uv refuses an interpreter outside the lock's requires-python: so does pylayers."""
+    if not requires:
+        return
+    try:
+        admitted = SpecifierSet(str(requires)).contains(version, prereleases=True)
+    except InvalidSpecifier:
+        admitted = True
+    if not admitted:
+        lines = data.decode("utf-8", "replace").splitlines()
+        line = next((n for n, text in enumerate(lines, start=1) if text.startswith("requires-python")), 0)
+        raise InputError(path, line, f"the lock requires Python {requires} and the target has Python {version}")
 
 
 def _source_kind(package: Mapping[str, Any]) -> str:

@@ -97,6 +97,8 @@ def test_malformed_toml_names_the_line():
 
 
 def test_semantic_errors_name_file_and_line():
+    assert error(lock(), {**LINUX_311, "python_full_version": "3.10.12"}) == (
+        "/app/uv.lock:3: the lock requires Python >=3.11 and the target has Python 3.10.12")
     assert error(b"version = 2\n") == "/app/uv.lock:1: unsupported uv.lock version 2 (pylayers reads version 1)"
     no_root = lock().replace(b'source = { virtual = "." }', b'source = { registry = "https://pypi.org/simple" }')
     assert error(no_root) == ("/app/uv.lock: uv.lock has no project at '.' (a package with source "
