@@ -13,30 +13,32 @@ from __future__ import annotations
 import optparse
 import posixpath
 import re
-import shlex
 from dataclasses import dataclass, replace
 from typing import Callable, Hashable, Iterable, Iterator, Mapping
+from urllib.parse import urldefrag, urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from ..errors import InputError, InputErrors
+from .reqoptions import (REQUIREMENT_OPTIONS, LineError, handle_mutual_excludes, parse_options,
+                         sha256_hashes)
 
 Read = Callable[[str], bytes]
 
 NOT_FOUND = "not found in the build stage (paths are relative to the RUN's working directory)"
 INCLUDE_NOT_FOUND = "not found in the build stage (-r/-c paths are relative to the including file)"
-NOT_PINNED = "is not pinned: pylayers needs `name==version` for every requirement (lock files are coming)"
-NOT_FROM_INDEX = "is not supported yet: pylayers installs `name==version` from a package index"
+NOT_FROM_INDEX = ("is not supported yet: pylayers installs wheels from a package index or "
+                  "`name @ https://…/file.whl` URLs")
+NO_SDIST = "pylayers installs wheels only; building source distributions is not supported yet"
 
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
 _OPTION_START = re.compile(r"(?:^|\s)(?=-)")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _ARCHIVE = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar")
-_REQUIREMENT_OPTIONS = ("hashes", "ignored", "ignored_flags")  # the dests allowed after a requirement
-_SHA256 = re.compile(r"^sha256:([0-9a-f]{64})$", re.IGNORECASE)
 # a symbolic link loop (`sub -> .`) makes `-r sub/x.txt` a new path at every level: no cycle to see
 MAX_INCLUDE_DEPTH = 10
 MAX_FILES_READ = 200
@@ -52,7 +54,8 @@ class Pin:
     file: str
     line: int  # 1-based, the first physical line of the requirement
     text: str  # the requirement as written, without its options
-    specifier: str = ""  # the full version specifier, e.g. "==1.0" (constraints may be ranges)
+    specifier: str = ""  # the full version specifier, e.g. "==1.0", ">=2,<3" or ""
+    url: str | None = None  # a direct URL wheel (`name @ https://…/x.whl`), without its #fragment
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,10 @@ class RequirementSet:
     constraints: tuple[Pin, ...]  # from -c files
     index_url: str | None  # the last --index-url / -i of the files
     extra_index_urls: tuple[str, ...]
+    find_links: tuple[str, ...] = ()  # http(s) URLs of pages of links (--find-links)
+    no_index: bool = False
+    pre: bool = False  # --pre: pre-releases are candidates too
+    require_hashes: bool = False  # pip's hash-checking mode (a --hash or --require-hashes)
 
 
 def parse_requirements(path: str, read: Read, env: Mapping[str, str]) -> RequirementSet:
@@ -69,10 +76,12 @@ def parse_requirements(path: str, read: Read, env: Mapping[str, str]) -> Require
     parser = _Parser(read, env)
     parser.parse_file(path, constraint=False, stack=(), origin=None)
     pins, merge_errors = merge_pins(parser.pins, key=lambda p: (p.name, p.marker))
-    raise_errors([*parser.errors, *merge_errors])
+    raise_errors([*parser.errors, *merge_errors, *parser.format_errors(), *parser.hash_errors()])
     return RequirementSet(file=path, pins=pins, constraints=tuple(parser.constraints),
                           index_url=parser.index_url,
-                          extra_index_urls=tuple(dict.fromkeys(parser.extra_index_urls)))
+                          extra_index_urls=tuple(dict.fromkeys(parser.extra_index_urls)),
+                          find_links=tuple(dict.fromkeys(parser.find_links)), no_index=parser.no_index,
+                          pre=parser.pre, require_hashes=bool(parser.hash_mode_at or parser.hashed_at))
 
 
 def raise_errors(errors: Iterable[InputError]) -> None:
@@ -92,7 +101,7 @@ def merge_pins(pins: Iterable[Pin], key: Callable[[Pin], Hashable] = lambda p: p
         first = kept.get(key(pin))
         if first is None:
             kept[key(pin)] = pin
-        elif not same_version(first.version, pin.version):
+        elif first.version and pin.version and not same_version(first.version, pin.version):
             errors.append(InputError(pin.file, pin.line, f"{pin.name}=={pin.version} conflicts with "
                                      f"{first.name}=={first.version} at {first.file}:{first.line}"))
         elif first.hashes and pin.hashes and not set(first.hashes) & set(pin.hashes):
@@ -111,10 +120,19 @@ def same_version(a: str, b: str) -> bool:
 
 
 def _merged(first: Pin, other: Pin) -> Pin:
-    """Like pip: extras add up, and hashes narrow (no hashes = any file)."""
+    """Like pip: extras add up, specifiers intersect, and hashes narrow (no hashes = any file)."""
     hashes = tuple(h for h in first.hashes if h in other.hashes) if other.hashes else first.hashes
     extras = tuple(dict.fromkeys(first.extras + other.extras))
-    return replace(first, extras=extras, hashes=hashes or other.hashes)
+    kept = first if first.version or not other.version else replace(other, extras=first.extras)
+    return replace(kept, extras=extras, hashes=hashes or other.hashes, url=first.url or other.url,
+                   specifier=_intersection(first.specifier, other.specifier))
+
+
+def _intersection(a: str, b: str) -> str:
+    try:
+        return str(SpecifierSet(a) & SpecifierSet(b))
+    except InvalidSpecifier:
+        return a
 
 
 def logical_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -142,55 +160,6 @@ def expand_env(line: str, env: Mapping[str, str]) -> str:
     return _ENV_VAR.sub(lambda m: env.get(m.group(1), m.group(0)), line)
 
 
-class _LineError(Exception):
-    """A problem of the line being parsed; becomes an InputError at that line."""
-
-
-class _OptionParser(optparse.OptionParser):
-    def error(self, msg: str) -> None:  # optparse would print and exit
-        if msg.startswith("no such option: "):
-            msg = "unknown option " + msg[len("no such option: "):]
-        raise _LineError(msg)
-
-
-def _option_parser() -> _OptionParser:
-    p = _OptionParser(add_help_option=False, usage=optparse.SUPPRESS_USAGE)
-    for flags, dest in ((("-r", "--requirement"), "requirements"), (("-c", "--constraint"), "constraints"),
-                        (("-e", "--editable"), "editables"), (("--extra-index-url",), "extra_index_urls"),
-                        (("-f", "--find-links"), "find_links"), (("--hash",), "hashes"),
-                        (("--trusted-host",), None), (("--no-binary",), None), (("--only-binary",), None),
-                        (("--use-feature",), None), (("--config-settings",), None),
-                        (("--global-option",), None)):
-        p.add_option(*flags, dest=dest or "ignored", action="append")
-    p.add_option("-i", "--index-url", "--pypi-url", dest="index_url")
-    p.add_option("--no-index", dest="no_index", action="store_true")
-    for flag in ("--prefer-binary", "--pre", "--require-hashes"):
-        p.add_option(flag, dest="ignored_flags", action="store_true")
-    return p
-
-
-def _parse_options(text: str) -> optparse.Values:
-    try:
-        tokens = shlex.split(text)
-    except ValueError as exc:
-        raise _LineError(f"cannot parse options '{text}': {exc}") from None
-    opts, rest = _option_parser().parse_args(tokens)
-    if rest:
-        raise _LineError(f"unexpected argument '{rest[0]}' after options")
-    return opts
-
-
-def _hashes(values: list[str] | None) -> tuple[str, ...]:
-    found = []
-    for value in values or ():
-        match = _SHA256.match(value)
-        if not match:
-            raise _LineError(f"unsupported --hash '{value}': pylayers checks sha256 hashes "
-                               "(--hash=sha256:<64 hex digits>)")
-        found.append("sha256:" + match.group(1).lower())
-    return tuple(dict.fromkeys(found))
-
-
 def pinned_version(req: Requirement) -> str | None:
     """The version of a requirement pinned with exactly one `==X` or `===X`, else None."""
     specs = list(req.specifier)
@@ -200,10 +169,37 @@ def pinned_version(req: Requirement) -> str | None:
     return None
 
 
-def _is_url_or_path(text: str) -> bool:
+def _requirement_of(text: str) -> tuple[Requirement, str | None, tuple[str, ...]]:
+    """The requirement of a line, its direct wheel URL (without fragment) and the URL's sha256."""
     first = text.split(";", 1)[0].strip()
-    return (bool(_URL.match(first)) or first.startswith((".", "/", "~"))
-            or first.lower().endswith(_ARCHIVE))
+    if first.startswith((".", "/", "~")) or (first.lower().endswith(_ARCHIVE) and not _URL.match(first)
+                                               and "@" not in first):
+        raise LineError(f"'{text}' {NOT_FROM_INDEX}, not from a local path")
+    written = text
+    if _URL.match(first):  # a bare URL: pip takes the name from the wheel's file name
+        try:
+            name = parse_wheel_filename(urlsplit(first).path.rsplit("/", 1)[-1])[0]
+        except InvalidWheelFilename:
+            raise LineError(f"'{text}' {NOT_FROM_INDEX}, not from this URL") from None
+        written = f"{name} @ {text}"
+    try:
+        req = Requirement(written)
+    except InvalidRequirement as exc:
+        raise LineError(f"invalid requirement '{text}': {str(exc).splitlines()[0]}") from None
+    if not req.url:
+        return req, None, ()
+    url, fragment = urldefrag(req.url)
+    parts = urlsplit(url)
+    filename = parts.path.rsplit("/", 1)[-1]
+    if parts.scheme not in ("http", "https") or not filename.endswith(".whl"):
+        raise LineError(f"'{text}' {NOT_FROM_INDEX}, not from this URL")
+    try:
+        if parse_wheel_filename(filename)[0] != canonicalize_name(req.name):
+            raise LineError(f"'{text}': the wheel {filename} is not a wheel of {req.name}")
+    except InvalidWheelFilename as exc:
+        raise LineError(f"'{text}': invalid wheel file name ({exc})") from None
+    algo, _, digest = fragment.partition("=")
+    return req, url, sha256_hashes([f"sha256:{digest}"]) if algo == "sha256" else ()
 
 
 class _Parser:
@@ -216,6 +212,12 @@ class _Parser:
         self.constraints: list[Pin] = []
         self.index_url: str | None = None
         self.extra_index_urls: list[str] = []
+        self.find_links: list[str] = []
+        self.no_index = self.pre = False
+        self.hash_mode_at: tuple[str, int] | None = None  # --require-hashes
+        self.hashed_at: tuple[str, int] | None = None  # the first --hash of a requirement
+        self.no_binary: dict[str, tuple[str, int, str]] = {}
+        self.only_binary: dict[str, tuple[str, int, str]] = {}
         self.files_read = 0
         self.gave_up = False  # an include limit was reached: no more includes are read
 
@@ -249,52 +251,78 @@ class _Parser:
         split = _OPTION_START.search(line)
         req_text = (line[:split.start()] if split else line).strip()
         try:
-            opts = _parse_options(line[split.start():] if split else "")
+            opts = parse_options(line[split.start():] if split else "")
             if req_text:
                 self._requirement(path, number, req_text, opts, constraint)
             else:
                 self._file_options(path, number, opts, constraint, stack)
-        except _LineError as exc:
+        except LineError as exc:
             self.errors.append(InputError(path, number, str(exc)))
 
     def _requirement(self, path: str, number: int, text: str, opts: optparse.Values,
                      constraint: bool) -> None:
-        file_opts = [k for k, v in vars(opts).items() if v and k not in _REQUIREMENT_OPTIONS]
+        file_opts = [k for k, v in vars(opts).items() if v and k not in REQUIREMENT_OPTIONS]
         if file_opts:
-            raise _LineError(f"'{text}': only --hash may follow a requirement on its line")
-        hashes = _hashes(opts.hashes)
-        if _is_url_or_path(text):
-            raise _LineError(f"'{text}' {NOT_FROM_INDEX}, not from a URL or path")
-        try:
-            req = Requirement(text)
-        except InvalidRequirement as exc:
-            raise _LineError(f"invalid requirement '{text}': {str(exc).splitlines()[0]}") from None
-        if req.url:
-            raise _LineError(f"'{text}' {NOT_FROM_INDEX}, not from a URL or path")
+            raise LineError(f"'{text}': only --hash may follow a requirement on its line")
+        hashes = sha256_hashes(opts.hashes)
+        if hashes and not constraint:
+            self.hashed_at = self.hashed_at or (path, number)
+        req, url, url_hash = _requirement_of(text)
         version = pinned_version(req)
-        if version is None and not constraint:
-            raise _LineError(f"'{text}' {NOT_PINNED}")
+        if url is not None:
+            version = str(parse_wheel_filename(url.rsplit("/", 1)[-1])[1])
         extras = tuple(sorted(canonicalize_name(e) for e in req.extras))
         pin = Pin(name=canonicalize_name(req.name), version=version or "", extras=extras,
-                  marker=str(req.marker) if req.marker else None, hashes=hashes, file=path,
-                  line=number, text=text, specifier=str(req.specifier))
+                  marker=str(req.marker) if req.marker else None,
+                  hashes=tuple(dict.fromkeys(hashes + url_hash)), file=path, line=number, text=text,
+                  specifier=f"=={version}" if url else str(req.specifier), url=url)
         (self.constraints if constraint else self.pins).append(pin)
 
     def _file_options(self, path: str, number: int, opts: optparse.Values, constraint: bool,
                       stack: tuple[str, ...]) -> None:
         if opts.hashes:
-            raise _LineError("--hash must follow a requirement on the same line")
+            raise LineError("--hash must follow a requirement on the same line")
         if opts.editables:
-            raise _LineError(f"editable requirement '-e {opts.editables[0]}' {NOT_FROM_INDEX}")
-        if opts.find_links or opts.no_index:
-            flag = "--find-links" if opts.find_links else "--no-index"
-            raise _LineError(f"{flag} is not supported yet: pylayers installs from package indexes")
+            raise LineError(f"editable requirement '-e {opts.editables[0]}' {NOT_FROM_INDEX}")
+        for link in opts.find_links or ():
+            if not link.startswith(("http://", "https://")):
+                raise LineError(f"--find-links '{link}' is not supported yet: pylayers reads "
+                                "--find-links pages from http(s) URLs only")
+            self.find_links.append(link)
+        self.no_index = self.no_index or bool(opts.no_index)
+        self.pre = self.pre or bool(opts.pre)
+        if opts.require_hashes:
+            self.hash_mode_at = self.hash_mode_at or (path, number)
+        for value in opts.no_binary or ():
+            handle_mutual_excludes(value, self.no_binary, self.only_binary, (path, number, value))
+        for value in opts.only_binary or ():
+            handle_mutual_excludes(value, self.only_binary, self.no_binary, (path, number, value))
         self.index_url = opts.index_url or self.index_url
         self.extra_index_urls.extend(opts.extra_index_urls or ())
         for written in opts.requirements or ():
             self._include(path, number, written, constraint, stack)
         for written in opts.constraints or ():
             self._include(path, number, written, True, stack)
+
+    def format_errors(self) -> list[InputError]:
+        """--no-binary asks pip to build from source: one error per option that is still in force."""
+        where = dict.fromkeys(self.no_binary.values())
+        return [InputError(file, line, f"--no-binary {value} is not supported yet: {NO_SDIST}")
+                for file, line, value in where]
+
+    def hash_errors(self) -> list[InputError]:
+        """pip's hash-checking mode: once one requirement has --hash, every one must be pinned and hashed."""
+        if self.hashed_at is None and self.hash_mode_at is None:
+            return []
+        why = ("--hash at {}:{}".format(*self.hashed_at) if self.hashed_at is not None
+               else "--require-hashes at {}:{}".format(*self.hash_mode_at))
+        errors = []
+        for pin in self.pins:
+            if not pin.version or not pin.hashes:
+                need = "be pinned with == and have a --hash" if not pin.version else "have a --hash"
+                errors.append(InputError(pin.file, pin.line, f"'{pin.text}' has no --hash: in pip's "
+                                         f"hash-checking mode ({why}) every requirement must {need}"))
+        return errors
 
     def _include(self, path: str, number: int, written: str, constraint: bool,
                  stack: tuple[str, ...]) -> None:

@@ -55,10 +55,12 @@ def test_pins_with_comments_blank_lines_markers_and_extras():
 
 
 def test_hash_options_on_continuation_lines_keep_the_first_line_number():
-    rs = parse(f"# hashes\nfoo==1.0 \\\n    --hash=sha256:{A} \\\n    --hash SHA256:{B.upper()}\nbar==2\n")
+    rs = parse(f"# hashes\nfoo==1.0 \\\n    --hash=sha256:{A} \\\n    --hash SHA256:{B.upper()}\n"
+               f"bar==2 --hash=sha256:{A}\n")
     foo, bar = rs.pins
     assert (foo.line, foo.text, foo.hashes) == (2, "foo==1.0", (f"sha256:{A}", f"sha256:{B}"))
-    assert (bar.line, bar.hashes) == (5, ())
+    assert (bar.line, bar.hashes) == (5, (f"sha256:{A}",))
+    assert rs.require_hashes
 
 
 def test_pip_compile_output():
@@ -130,10 +132,12 @@ def test_includes_relative_to_the_including_file_and_constraints():
 
 def test_accepted_and_ignored_options():
     rs = parse("--trusted-host pypi.example\n--no-binary :all:\n--only-binary=:all:\n--prefer-binary\n"
-               "--pre\n--require-hashes\n--use-feature truststore\n--extra-index-url https://e/simple\n"
-               "--extra-index-url https://e/simple\nfoo==1 --global-option=x\n")
+               "--pre\n--use-feature truststore\n--extra-index-url https://e/simple\n"
+               "--extra-index-url https://e/simple\nfoo==1 --global-option=x\n-f https://e/links/\n"
+               "--no-index\n")
     assert [p.name for p in rs.pins] == ["foo"]
     assert rs.extra_index_urls == ("https://e/simple",)
+    assert (rs.pre, rs.no_index, rs.find_links, rs.require_hashes) == (True, True, ("https://e/links/",), False)
 
 
 def test_missing_top_level_file():
@@ -180,17 +184,17 @@ def test_too_many_includes_end_in_one_error():
                               "(an include loop through a symbolic link?)")
 
 
-def test_not_pinned_requirements():
-    assert errors_of("requests>=2\nflask\nfoo==1.*\nbar==1,!=1.1\nbaz~=1.0\n") == [
-        f"/app/requirements.txt:{n}: '{t}' is not pinned: pylayers needs `name==version` for every "
-        "requirement (lock files are coming)"
-        for n, t in [(1, "requests>=2"), (2, "flask"), (3, "foo==1.*"), (4, "bar==1,!=1.1"), (5, "baz~=1.0")]]
+def test_unpinned_requirements_keep_their_specifiers():
+    rs = parse("requests>=2\nflask\nfoo==1.*\nbar==1,!=1.1\nbaz~=1.0\nqux===\n")
+    assert [(p.name, p.version, p.specifier) for p in rs.pins] == [
+        ("requests", "", ">=2"), ("flask", "", ""), ("foo", "", "==1.*"), ("bar", "", "!=1.1,==1"),
+        ("baz", "", "~=1.0"), ("qux", "", "===")]
 
 
-def test_an_arbitrary_equality_without_a_version_is_not_a_pin():  # found by test_fuzz
-    assert errors_of("flask===\nfoo=== ; python_version > '3'\n") == [
-        f"/app/requirements.txt:{n}: '{t}' is not pinned: pylayers needs `name==version` for every "
-        "requirement (lock files are coming)" for n, t in [(1, "flask==="), (2, "foo=== ; python_version > '3'")]]
+def test_same_name_twice_intersects_the_specifiers_and_adds_the_extras():
+    rs = parse("requests>=2\nrequests[socks]<3\nflask\nflask==3.1\n")
+    assert [(p.name, p.version, p.specifier, p.extras, p.line) for p in rs.pins] == [
+        ("requests", "", "<3,>=2", ("socks",), 1), ("flask", "3.1", "==3.1", (), 4)]
 
 
 def test_invalid_requirement_uses_packagings_message():
@@ -199,23 +203,64 @@ def test_invalid_requirement_uses_packagings_message():
         "specifier), semicolon (after version specifier) or end"]
 
 
-@pytest.mark.parametrize("line", ["./dir", "/src/pkg", "git+https://github.com/pallets/flask",
-                                  "https://example.com/foo-1.0-py3-none-any.whl", "foo-1.0.tar.gz",
-                                  "foo @ https://example.com/foo-1.0.tar.gz"])
-def test_urls_and_paths_are_not_supported_yet(line):
-    assert errors_of(f"{line}\n") == [
-        f"/app/requirements.txt:1: '{line}' is not supported yet: pylayers installs `name==version` "
-        "from a package index, not from a URL or path"]
+NOT_YET = ("is not supported yet: pylayers installs wheels from a package index or "
+           "`name @ https://…/file.whl` URLs")
 
 
-def test_editable_find_links_and_no_index_are_not_supported_yet():
-    assert errors_of("-e ./src\n--editable=.\n-f https://x/\n--no-index\n") == [
-        "/app/requirements.txt:1: editable requirement '-e ./src' is not supported yet: pylayers "
-        "installs `name==version` from a package index",
-        "/app/requirements.txt:2: editable requirement '-e .' is not supported yet: pylayers "
-        "installs `name==version` from a package index",
-        "/app/requirements.txt:3: --find-links is not supported yet: pylayers installs from package indexes",
-        "/app/requirements.txt:4: --no-index is not supported yet: pylayers installs from package indexes"]
+@pytest.mark.parametrize("line, where", [("./dir", "a local path"), ("/src/pkg", "a local path"),
+                                         ("foo-1.0.tar.gz", "a local path"),
+                                         ("git+https://github.com/pallets/flask", "this URL"),
+                                         ("foo @ https://example.com/foo-1.0.tar.gz", "this URL"),
+                                         ("foo @ file:///w/foo-1.0-py3-none-any.whl", "this URL")])
+def test_paths_sdist_and_vcs_urls_are_not_supported_yet(line, where):
+    assert errors_of(f"{line}\n") == [f"/app/requirements.txt:1: '{line}' {NOT_YET}, not from {where}"]
+
+
+def test_direct_url_wheels():
+    url = "https://example.com/w/Foo_Bar-1.0-py3-none-any.whl"
+    rs = parse(f"foo-bar[x] @ {url}#sha256={A.upper()} ; python_version > '3'\n{url.replace('Foo_Bar', 'baz')}\n")
+    foo, baz = rs.pins
+    assert (foo.name, foo.version, foo.url, foo.hashes, foo.extras, foo.specifier) == (
+        "foo-bar", "1.0", url, (f"sha256:{A}",), ("x",), "==1.0")
+    assert foo.marker == 'python_version > "3"'
+    assert (baz.name, baz.version, baz.url, baz.hashes) == ("baz", "1.0", url.replace("Foo_Bar", "baz"), ())
+
+
+def test_direct_url_errors():
+    assert errors_of("foo @ https://e/bar-1.0-py3-none-any.whl\nfoo @ https://e/foo-1.0.whl\n") == [
+        "/app/requirements.txt:1: 'foo @ https://e/bar-1.0-py3-none-any.whl': the wheel "
+        "bar-1.0-py3-none-any.whl is not a wheel of foo",
+        "/app/requirements.txt:2: 'foo @ https://e/foo-1.0.whl': invalid wheel file name (Invalid wheel "
+        "filename (wrong number of parts): 'foo-1.0')"]
+
+
+def test_editable_and_local_find_links_are_not_supported_yet():
+    assert errors_of("-e ./src\n--editable=.\n-f ./wheels\n") == [
+        f"/app/requirements.txt:1: editable requirement '-e ./src' {NOT_YET}",
+        f"/app/requirements.txt:2: editable requirement '-e .' {NOT_YET}",
+        "/app/requirements.txt:3: --find-links './wheels' is not supported yet: pylayers reads "
+        "--find-links pages from http(s) URLs only"]
+
+
+def test_no_binary_in_force_is_not_supported_yet():
+    assert errors_of("--no-binary :all:\n--no-binary foo,Bar_Baz\n--only-binary bar-baz\nfoo\n") == [
+        "/app/requirements.txt:1: --no-binary :all: is not supported yet: pylayers installs wheels "
+        "only; building source distributions is not supported yet",
+        "/app/requirements.txt:2: --no-binary foo,Bar_Baz is not supported yet: pylayers installs wheels "
+        "only; building source distributions is not supported yet"]
+    assert parse("--no-binary :all:\n--no-binary :none:\nfoo\n").pins[0].name == "foo"
+    assert parse("--no-binary foo\n--only-binary :all:\nfoo\n").pins[0].name == "foo"
+
+
+def test_hash_checking_mode_needs_every_requirement_pinned_and_hashed():
+    assert errors_of(f"foo==1 --hash=sha256:{A}\nbar==2\nbaz>=1 --hash=sha256:{B}\n") == [
+        "/app/requirements.txt:2: 'bar==2' has no --hash: in pip's hash-checking mode (--hash at "
+        "/app/requirements.txt:1) every requirement must have a --hash",
+        "/app/requirements.txt:3: 'baz>=1' has no --hash: in pip's hash-checking mode (--hash at "
+        "/app/requirements.txt:1) every requirement must be pinned with == and have a --hash"]
+    assert errors_of("--require-hashes\n-r base.txt\n", **{"/app/base.txt": "foo==1\n"}) == [
+        "/app/base.txt:1: 'foo==1' has no --hash: in pip's hash-checking mode (--require-hashes at "
+        "/app/requirements.txt:1) every requirement must have a --hash"]
 
 
 def test_bad_options():
@@ -234,7 +279,7 @@ def test_bad_options():
 
 def test_errors_of_all_files_are_collected_in_order():
     with pytest.raises(InputErrors) as info:
-        parse("a>1\n-r base.txt\nc<3\n", **{"/app/base.txt": "b\n"})
+        parse("a>>1\n-r base.txt\nc<<3\n", **{"/app/base.txt": "b>>\n"})
     assert [(e.file, e.line) for e in info.value.errors] == [
         ("/app/requirements.txt", 1), ("/app/base.txt", 1), ("/app/requirements.txt", 3)]
     assert str(info.value).count("\n") == 2
@@ -242,7 +287,7 @@ def test_errors_of_all_files_are_collected_in_order():
 
 def test_one_error_is_raised_alone():
     with pytest.raises(InputError):
-        parse("a>1\n")
+        parse("a>>1\n")
 
 
 def test_not_utf8():
@@ -262,9 +307,10 @@ def test_conflicting_duplicate_is_an_error_at_the_second_occurrence():
 
 
 def test_same_version_duplicates_merge():
-    rs = parse(f"foo[a]==1.0 --hash=sha256:{A} --hash=sha256:{B}\nbar==2\nFOO[b]==1 --hash=sha256:{B}\n")
+    rs = parse(f"foo[a]==1.0 --hash=sha256:{A} --hash=sha256:{B}\nbar==2 --hash=sha256:{A}\n"
+               f"FOO[b]==1 --hash=sha256:{B}\n")
     assert [(p.name, p.version, p.extras, p.hashes, p.line) for p in rs.pins] == [
-        ("foo", "1.0", ("a", "b"), (f"sha256:{B}",), 1), ("bar", "2", (), (), 2)]
+        ("foo", "1.0", ("a", "b"), (f"sha256:{B}",), 1), ("bar", "2", (), (f"sha256:{A}",), 2)]
 
 
 def test_duplicates_with_disjoint_hashes_conflict():
