@@ -42,7 +42,7 @@ class PackageChoice:
 
 
 @dataclass(frozen=True)
-class _File:
+class ProjectFile:
     link: Link
     version: Version
     tags: frozenset[Tag] | None  # None for a source distribution
@@ -60,14 +60,14 @@ def select_wheel(pin: Pin, links: Sequence[Link], tags: Sequence[str], python_ve
     ranks: dict[str, int] = {}
     for i, tag in enumerate(tags):
         ranks.setdefault(tag, i)
-    files = _project_files(pin.name, links, ranks)
+    files = project_files(pin.name, links, ranks)
     wanted = _version(pin.version)
     wheels = [f for f in files if f.tags is not None and f.version == wanted]
     fitting = [w for w in wheels if w.rank is not None]
-    runnable = [w for w in fitting if _admits(w.link.requires_python, python_version)]
+    runnable = [w for w in fitting if admits_python(w.link.requires_python, python_version)]
     if not runnable:
         raise _no_wheel(pin, files, wheels, fitting, tags, python_version, page_url)
-    chosen = _best(_hash_matches(pin, runnable))
+    chosen = best_file(_hash_matches(pin, runnable))
     if not chosen.link.sha256:
         raise ResolutionError(f"the index gives no sha256 for {chosen.link.filename}; "
                               f"pylayers needs one to pin the download ({page_url})")
@@ -75,10 +75,10 @@ def select_wheel(pin: Pin, links: Sequence[Link], tags: Sequence[str], python_ve
     return PackageChoice(name=pin.name, version=str(chosen.version), filename=chosen.link.filename,
                          url=chosen.link.url, sha256=chosen.link.sha256, tag=tags[chosen.rank],
                          yanked=chosen.link.yanked, metadata=bool(chosen.link.core_metadata),
-                         metadata_sha256=_metadata_sha256(chosen.link.core_metadata))
+                         metadata_sha256=metadata_sha256(chosen.link.core_metadata))
 
 
-def _metadata_sha256(value: bool | str) -> str | None:
+def metadata_sha256(value: bool | str) -> str | None:
     if isinstance(value, str) and value.startswith("sha256="):
         return value[len("sha256="):]
     return None
@@ -91,7 +91,7 @@ def _version(text: str) -> Version | None:
         return None
 
 
-def _project_files(name: str, links: Sequence[Link], ranks: dict[str, int]) -> list[_File]:
+def project_files(name: str, links: Sequence[Link], ranks: dict[str, int]) -> list[ProjectFile]:
     """The wheels and sdists of project `name` among `links` (other files and names skipped)."""
     files = []
     for link in links:
@@ -99,10 +99,10 @@ def _project_files(name: str, links: Sequence[Link], ranks: dict[str, int]) -> l
             if link.filename.endswith(".whl"):
                 project, version, build, wheel_tags = parse_wheel_filename(link.filename)
                 found = [ranks[str(t)] for t in wheel_tags if str(t) in ranks]
-                file = _File(link, version, wheel_tags, tuple(build), min(found) if found else None)
+                file = ProjectFile(link, version, wheel_tags, tuple(build), min(found) if found else None)
             else:
                 project, version = parse_sdist_filename(link.filename)
-                file = _File(link, version, None)
+                file = ProjectFile(link, version, None)
         except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
             continue
         if project == name:
@@ -110,7 +110,7 @@ def _project_files(name: str, links: Sequence[Link], ranks: dict[str, int]) -> l
     return files
 
 
-def _admits(requires_python: str | None, python_version: str) -> bool:
+def admits_python(requires_python: str | None, python_version: str) -> bool:
     if not requires_python:
         return True
     try:
@@ -119,27 +119,27 @@ def _admits(requires_python: str | None, python_version: str) -> bool:
         return True  # like pip: an unreadable Requires-Python excludes nothing
 
 
-def _best(wheels: list[_File]) -> _File:
+def best_file(wheels: list[ProjectFile]) -> ProjectFile:
     pool = [w for w in wheels if not w.link.yanked] or wheels
     pool = sorted(sorted(pool, key=lambda w: w.link.filename), key=lambda w: w.build, reverse=True)
     return min(pool, key=lambda w: w.rank if w.rank is not None else len(pool))
 
 
-def _hash_matches(pin: Pin, wheels: list[_File]) -> list[_File]:
+def _hash_matches(pin: Pin, wheels: list[ProjectFile]) -> list[ProjectFile]:
     if not pin.hashes:
         return wheels
     allowed = {h.split(":", 1)[1] for h in pin.hashes if h.startswith("sha256:")}
     matching = [w for w in wheels if w.link.sha256 in allowed]
     if matching:
         return matching
-    best = _best(wheels).link
+    best = best_file(wheels).link
     hint = (f"the wheel for it is {best.filename}, --hash=sha256:{best.sha256}" if best.sha256
             else f"the index gives no sha256 for {best.filename}")
     raise InputError(pin.file, pin.line, f"none of the --hash values of {pin.name}=={pin.version} "
                      f"match a wheel for this target ({hint})")
 
 
-def _no_wheel(pin: Pin, files: list[_File], wheels: list[_File], fitting: list[_File],
+def _no_wheel(pin: Pin, files: list[ProjectFile], wheels: list[ProjectFile], fitting: list[ProjectFile],
               tags: Sequence[str], python_version: str, page_url: str) -> InputError:
     spec = f"{pin.name}=={pin.version}"
     target = f"{tags[0] if tags else 'no wheel tags'}, Python {'.'.join(python_version.split('.')[:2])}"
