@@ -154,4 +154,25 @@ def test_no_version_no_project_and_no_wheel_for_the_target():
         "/app/requirements.txt:1: Could not find a version that satisfies the requirement a>=2 "
         "(from versions: 1.0)")
     assert error_of(index, "b\n") == (
+        "/app/requirements.txt:1: nosuch (required by b 1.0): no such project on https://pypi.org/simple/nosuch/")
+    assert error_of(index, "native\n") == (
+        "/app/requirements.txt:1: Could not find a version that satisfies the requirement native "
+        "(from versions: none); none of its files fits the target (cp313-cp313-manylinux_2_36_x86_64, "
+        "Python 3.13): wheels for other platforms or Python versions only")
+
+
+def test_sdist_only_is_a_clear_error_naming_the_line():
+    index = FakeIndex({"app": [Release("1.0", ("legacy>=1",))], "legacy": [Release("1.2", tag="sdist")]})
+    assert error_of(index, "\napp\n") == (
+        "/app/requirements.txt:2: legacy==1.2 (needed by app 1.0) has no wheel for the target "
+        "(cp313-cp313-manylinux_2_36_x86_64, Python 3.13); only a source distribution exists "
+        "(legacy-1.2.tar.gz): pylayers installs wheels only; building source distributions is not "
+        "supported yet")
+
+
+def test_requires_python_of_the_metadata():
+    index = FakeIndex({"a": [Release("1.0"), Release("2.0", requires_python=">=3.14", page_requires_python=False)],
+                       "b": [Release("1.0", ("a>=2",))]})
+    assert run(index, "a\n") == {"a": "1.0"}  # 2.0 said so only in its metadata: pip backtracks too
+    assert error_of(index, "b\n") == (
         "/app/requirements.txt:1: a 2.0 requires a different Python: 3.13.1 not in '>=3.14'")
