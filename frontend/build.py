@@ -167,6 +167,9 @@ def read_requirements(solver: Solver, stage: StageResult, step, name: str) -> tu
             if exc.line == 0 and exc.file == path:  # the -r file itself is missing
                 raise InputError(name, step.line, exc.message) from None
             raise
+    for rel in step.options.constraints:
+        sets.append(parse_requirements(posixpath.join(stage.workdir, rel), read, _env_map(stage.env),
+                                       constraint=True))
     return tuple(sets)
 
 

@@ -15,6 +15,7 @@ class InstallOptions:
     extra_index_urls: tuple[str, ...]  # --extra-index-url, in order
     no_deps: bool  # --no-deps
     upgrade: bool  # -U/--upgrade
+    pre: bool = False  # --pre
 
 
 @dataclass(frozen=True)

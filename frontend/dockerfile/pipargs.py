@@ -26,7 +26,7 @@ _FLAG = {
     "--no-cache-dir": "", "-q": "", "--quiet": "", "-v": "", "--verbose": "", "--no-color": "",
     "--disable-pip-version-check": "", "--no-input": "", "--no-warn-script-location": "",
     "--no-compile": "", "--prefer-binary": "", "--require-hashes": "",
-    "--break-system-packages": "",
+    "--break-system-packages": "", "--pre": "pre",
 }
 
 
@@ -55,6 +55,7 @@ def parse_install_args(args: Sequence[str]) -> ParsedInstall | None:
         extra_index_urls=tuple(found.get("extra_index_urls", ())),
         no_deps="no_deps" in found,
         upgrade="upgrade" in found,
+        pre="pre" in found,
     )
     return ParsedInstall(options, "user" in found)
 

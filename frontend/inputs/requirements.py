@@ -71,10 +71,14 @@ class RequirementSet:
     require_hashes: bool = False  # pip's hash-checking mode (a --hash or --require-hashes)
 
 
-def parse_requirements(path: str, read: Read, env: Mapping[str, str]) -> RequirementSet:
-    """Parse `path` and its includes; raises InputError, or InputErrors if there are several."""
+def parse_requirements(path: str, read: Read, env: Mapping[str, str], constraint: bool = False
+                       ) -> RequirementSet:
+    """Parse `path` and its includes; raises InputError, or InputErrors if there are several.
+
+    `constraint`: `path` is a constraints file (pip's -c): its lines are constraints, not pins.
+    """
     parser = _Parser(read, env)
-    parser.parse_file(path, constraint=False, stack=(), origin=None)
+    parser.parse_file(path, constraint=constraint, stack=(), origin=None)
     pins, merge_errors = merge_pins(parser.pins, key=lambda p: (p.name, p.marker))
     raise_errors([*parser.errors, *merge_errors, *parser.format_errors(), *parser.hash_errors()])
     return RequirementSet(file=path, pins=pins, constraints=tuple(parser.constraints),

@@ -19,6 +19,10 @@ from ..inputs.requirements import Pin
 from .wheels import PackageChoice
 
 
+class MissingDependency(InputError):
+    """A chosen wheel needs a project that is not pinned (pip would install it: so does the resolver)."""
+
+
 def requires_dist(metadata: bytes) -> tuple[str, ...]:
     message = BytesParser().parsebytes(metadata, headersonly=True)
     return tuple(message.get_all("Requires-Dist") or ())
@@ -56,7 +60,7 @@ def _check(choice: PackageChoice, pin: Pin, line: str, pins: Mapping[str, Pin],
     dep = canonicalize_name(requirement.name)
     shown = str(requirement).split(";")[0].strip()
     if dep not in pins:
-        return InputError(pin.file, pin.line, f"{choice.name}=={choice.version} requires '{shown}', "
+        return MissingDependency(pin.file, pin.line, f"{choice.name}=={choice.version} requires '{shown}', "
                           f"which is not pinned; add a pin for {dep} (pylayers installs exactly the "
                           f"pinned packages)")
     dep_pin = pins[dep]

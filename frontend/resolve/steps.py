@@ -14,10 +14,12 @@ from packaging.markers import InvalidMarker, Marker, UndefinedComparison, Undefi
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from ..errors import InputError, ResolutionError
+from ..errors import InputError, InputErrors, ResolutionError
 from ..inputs.requirements import Pin, RequirementSet, merge_pins, raise_errors
 from .index import parse_project_page, project_url, redact_url
-from .deps import dependency_errors
+from .deps import MissingDependency, dependency_errors
+from .provider import Settings
+from .resolver import Request, Sources, resolve
 from .wheels import PackageChoice, select_wheel
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
@@ -49,8 +51,13 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
                                                 errors))
     constraints = _applicable((c for s in requirement_sets for c in s.constraints), target, errors)
     errors.extend(merge_errors)
-    pins = _constrained(pins, constraints, errors)
     indexes = index_urls(options, requirement_sets, env)
+    resolution = _Resolution(fetch_all, fetch_files, requirement_sets, options, target, indexes)
+    if not all(p.version and not p.url for p in pins) or resolution.sources.find_links \
+            or not resolution.sources.indexes:
+        raise_errors(errors)
+        return resolution(pins, constraints)
+    pins = _constrained(pins, constraints, errors)
     choices = []
     pages = fetch_pages(fetch_all, [[project_url(i, pin.name) for i in indexes] for pin in pins])
     for pin, answers in zip(pins, pages):
@@ -64,8 +71,36 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
             errors.append(exc)
     raise_errors(errors)
     if fetch_files is not None and not options.no_deps:
-        check_dependencies(fetch_files, choices, pins, target)
+        try:
+            check_dependencies(fetch_files, choices, pins, target)
+        except (InputError, InputErrors) as exc:
+            found = exc.errors if isinstance(exc, InputErrors) else (exc,)
+            if resolution.hash_mode or not any(isinstance(e, MissingDependency) for e in found):
+                raise
+            return resolution(pins, constraints)  # pip installs the dependencies not pinned
     return tuple(sorted(choices, key=lambda c: c.name))
+
+
+class _Resolution:
+    """The resolver for a step whose requirements are not all pinned (or whose pins miss some)."""
+
+    def __init__(self, fetch_all: FetchAll, fetch_files: FetchFiles | None,
+                 requirement_sets: Sequence[RequirementSet], options: InstallOptions, target: Target,
+                 indexes: tuple[str, ...]) -> None:
+        no_index = any(s.no_index for s in requirement_sets)
+        self.sources = Sources(() if no_index else indexes,
+                               tuple(dict.fromkeys(u for s in requirement_sets for u in s.find_links)))
+        self.hash_mode = any(s.require_hashes for s in requirement_sets)
+        self.pre = bool(getattr(options, "pre", False)) or any(s.pre for s in requirement_sets)
+        self.fetch_all, self.fetch_files, self.options, self.target = fetch_all, fetch_files, options, target
+
+    def __call__(self, pins: Sequence[Pin], constraints: Sequence[Pin]) -> tuple[PackageChoice, ...]:
+        if self.fetch_files is None:
+            raise ResolutionError("resolving requirements needs the daemon to fetch metadata files")
+        settings = Settings(self.target.python_full_version, self.target.markers, pre=self.pre,
+                            no_deps=self.options.no_deps)
+        request = Request(tuple(pins), tuple(constraints), settings, tuple(self.target.tags))
+        return resolve(request, self.sources, self.fetch_all, self.fetch_files)
 
 
 def check_dependencies(fetch_files: FetchFiles, choices: Sequence[PackageChoice], pins: Sequence[Pin],

@@ -98,6 +98,33 @@ def test_one_wheel_per_applicable_pin_sorted_by_name_pages_in_one_fetch():
     assert index.batches == [[f"{PYPI}markupsafe/", f"{PYPI}flask/"]]
 
 
+def test_pins_missing_dependencies_go_through_the_resolver_like_pip():
+    from .fakeindex import FakeIndex, Release
+    fake = FakeIndex({"flask": [Release("3.1.3", ("blinker>=1.9",))], "blinker": [Release("1.8"), Release("1.9.0")]})
+    choices = run({REQ: "Flask==3.1.3\n"}, index=fake.fetch_all, fetch_files=fake.fetch_files)
+    assert [(c.name, c.version) for c in choices] == [("blinker", "1.9.0"), ("flask", "3.1.3")]
+    assert fake.page_batches[0] == ["https://pypi.org/simple/flask/"]  # the pinned path first
+
+
+def test_in_hash_checking_mode_missing_dependencies_stay_errors():
+    from .fakeindex import FakeIndex, Release, sha as fsha, wheel
+    fake = FakeIndex({"flask": [Release("3.1.3", ("blinker>=1.9",))], "blinker": [Release("1.9.0")]})
+    digest = fsha(wheel("flask", Release("3.1.3", ("blinker>=1.9",))))
+    with pytest.raises(InputError) as info:
+        run({REQ: f"Flask==3.1.3 --hash=sha256:{digest}\n"}, index=fake.fetch_all, fetch_files=fake.fetch_files)
+    assert str(info.value) == ("/app/requirements.txt:1: flask==3.1.3 requires 'blinker>=1.9', which is not "
+                               "pinned; add a pin for blinker (pylayers installs exactly the pinned packages)")
+
+
+def test_unpinned_requirements_and_constraints_go_through_the_resolver():
+    from .fakeindex import FakeIndex, Release
+    fake = FakeIndex({"flask": [Release("3.0"), Release("3.1.3")]})
+    files = {REQ: "flask\n-c c.txt\n", "/app/c.txt": "flask<3.1\n"}
+    choices = run(files, index=fake.fetch_all, fetch_files=fake.fetch_files)
+    assert [(c.name, c.version) for c in choices] == [("flask", "3.0")]
+    assert fake.page_batches == [["https://pypi.org/simple/flask/"]]
+
+
 def test_no_pins_fetch_nothing():
     index = Index(PAGES)
     assert run({REQ: "# nothing\n"}, index=index) == ()

@@ -5,7 +5,6 @@ RUN pip install -r requirements.txt -e .
 RUN pip install -r requirements.txt --target /deps
 RUN pip install -r requirements.txt --prefix=/install
 RUN pip install -r requirements.txt --no-index -f /wheels
-RUN pip install -r requirements.txt --pre
 RUN pip install -r requirements.txt --no-binary :all:
 RUN pip install -r requirements.txt --unknown-flag
 RUN pip install --req requirements.txt
