@@ -180,9 +180,17 @@ def dependencies(meta: Metadata, extras: frozenset[str], markers: Mapping[str, s
     return found
 
 
-def metadata_request(candidate: Candidate) -> tuple[str, str | None, bool]:
-    """(url, sha256, is the whole wheel) to fetch for the candidate's METADATA."""
+def metadata_request(candidate: Candidate, unserved: set[str] | frozenset[str] = frozenset()
+                     ) -> tuple[str, str | None, str]:
+    """(url, sha256, how) to fetch for the candidate's METADATA.
+
+    how: "file" — a PEP 658 file the page announces; "guess" — the page announces none, but
+    many indexes (PyPI mirrors among them) serve it anyway: fetched as a page, None if absent;
+    "wheel" — the whole wheel, when the index has no metadata file for it (`unserved`).
+    """
     link = candidate.link
-    if link.core_metadata and not candidate.direct:
-        return link.url + ".metadata", metadata_sha256(link.core_metadata), False
-    return link.url, link.sha256, True
+    if candidate.direct or link.url in unserved:
+        return link.url, link.sha256, "wheel"
+    if link.core_metadata:
+        return link.url + ".metadata", metadata_sha256(link.core_metadata), "file"
+    return link.url + ".metadata", None, "guess"

@@ -57,6 +57,7 @@ class Repository:
         self.meta: dict[str, Metadata] = {}  # by wheel URL
         self.directs: dict[str, Candidate] = {}
         self.direct_hashes: dict[str, str] = {}  # URL → the sha256 the user gave for it
+        self.unserved: set[str] = set()  # wheels whose index has no metadata file for them
         self._versions: dict[str, Versions] = {}
         self.rounds = 0
 
@@ -92,20 +93,26 @@ class Repository:
         """One round: the pages of `names` and the metadata of `candidates`, side by side."""
         names = sorted(set(names) - set(self.links))
         pending = {c.link.url: c for c in candidates if c.link.url not in self.meta}
+        requests = [(c, *metadata_request(c, self.unserved)) for c in pending.values()]
+        guesses = [r for r in requests if r[3] == "guess"]
+        files = [r for r in requests if r[3] != "guess"]
         page_urls = [project_url(i, n) for n in names for i in self.sources.indexes]
         if self.shared is None:
             page_urls += list(self.sources.find_links)
-        files = [metadata_request(c) for c in pending.values()]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            pages = pool.submit(self.fetch_all, page_urls) if page_urls else None
-            bodies = pool.submit(self.fetch_files, [(url, sha) for url, sha, _ in files]) if files else None
+            urls = page_urls + [url for _, url, _, _ in guesses]
+            pages = pool.submit(self.fetch_all, urls) if urls else None
+            bodies = pool.submit(self.fetch_files, [(url, sha) for _, url, sha, _ in files]) if files else None
             page_bodies = list(pages.result()) if pages else []
             file_bodies = list(bodies.result()) if bodies else []
         self.rounds += 1
-        log.info("resolver round %d: %d pages, %d metadata files", self.rounds, len(page_urls), len(files))
-        self._store_pages(names, page_urls, page_bodies)
-        for (url, _, whole), candidate, body in zip(files, pending.values(), file_bodies):
-            self._store_metadata(candidate, url, whole, body)
+        log.info("resolver round %d: %d pages, %d metadata files", self.rounds, len(page_urls), len(requests))
+        self._store_pages(names, page_urls, page_bodies[:len(page_urls)])
+        for (candidate, url, _, how), body in zip(guesses + files, page_bodies[len(page_urls):] + file_bodies):
+            if body is None:
+                self.unserved.add(candidate.link.url)  # the next round fetches the wheel
+            else:
+                self._store_metadata(candidate, url, how == "wheel", body)
 
     def _store_pages(self, names: list[str], urls: list[str], bodies: list[bytes | None]) -> None:
         answers = dict(zip(urls, bodies))

@@ -63,6 +63,7 @@ class FakeIndex:
     page_batches: list[list[str]] = field(default_factory=list)
     file_batches: list[list[tuple[str, str | None]]] = field(default_factory=list)
     extra_files: dict[str, bytes] = field(default_factory=dict)
+    serves_unannounced_metadata: bool = False  # like PyPI mirrors: .metadata files the page does not announce
 
     def filename(self, name: str, release: Release) -> str:
         stem = f"{name.replace('-', '_')}-{release.version}"
@@ -98,6 +99,8 @@ class FakeIndex:
         self.page_batches.append(list(urls))
         pages = {f"{self.base}{name}/": self.page(name) for name in self.projects}
         pages.update(self.extra_files)
+        if self.serves_unannounced_metadata:
+            pages.update((url, body) for url, body in self.files().items() if url.endswith(".metadata"))
         return [pages.get(url) for url in urls]
 
     def fetch_files(self, items):

@@ -108,6 +108,14 @@ def test_metadata_from_the_wheel_when_the_index_serves_none():
     assert f"{FILES}/a-1.0-py3-none-any.whl" in [u for batch in index.file_batches for u, _ in batch]
 
 
+def test_metadata_files_the_page_does_not_announce_are_tried_first():
+    index = FakeIndex({"a": [Release("1.0", ("b",), metadata_file=False)], "b": [Release("2.0", metadata_file=False)]},
+                      serves_unannounced_metadata=True)
+    assert run(index, "a\n") == {"a": "1.0", "b": "2.0"}
+    assert index.file_batches == []  # no wheel downloaded
+    assert index.page_batches[1] == [f"{FILES}/a-1.0-py3-none-any.whl.metadata"]
+
+
 def test_direct_url_wheel_and_find_links():
     release = Release("0.9", ("b",))
     body = wheel("a", release)
