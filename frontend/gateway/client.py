@@ -11,6 +11,7 @@ import grpc
 from .._pb import gateway_pb2, gateway_pb2_grpc, ops_pb2
 from ..errors import GatewayError
 
+READ_CHUNK = 8 << 20  # bytes per ReadFile call (wheels read for their metadata can be large)
 log = logging.getLogger("pylayers.gateway")
 MAX_MESSAGE = 16 << 20
 CHANNEL_OPTIONS = (
@@ -74,7 +75,15 @@ class Client:
 
     @_rpc
     def read_file(self, ref_id: str, path: str) -> bytes:
-        return self.stub.ReadFile(gateway_pb2.ReadFileRequest(Ref=ref_id, FilePath=path)).Data
+        """The whole file, READ_CHUNK bytes a call: one gRPC message may hold 16 MiB at most."""
+        parts, offset = [], 0
+        while True:
+            span = gateway_pb2.FileRange(Offset=offset, Length=READ_CHUNK)
+            data = self.stub.ReadFile(gateway_pb2.ReadFileRequest(Ref=ref_id, FilePath=path, Range=span)).Data
+            parts.append(data)
+            offset += len(data)
+            if len(data) < READ_CHUNK:
+                return b"".join(parts)
 
     @_rpc
     def stat_file(self, ref_id: str, path: str):

@@ -18,6 +18,7 @@ from ..errors import InputError, InputErrors, ResolutionError
 from ..inputs.requirements import Pin, RequirementSet, merge_pins, raise_errors
 from .index import parse_project_page, project_url, redact_url
 from .deps import MissingDependency, dependency_errors
+from .pinmeta import choice_metadata
 from .provider import Settings
 from .resolver import Request, Sources, resolve
 from .wheels import PackageChoice, select_wheel
@@ -72,7 +73,7 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
     raise_errors(errors)
     if fetch_files is not None and not options.no_deps:
         try:
-            check_dependencies(fetch_files, choices, pins, target)
+            check_dependencies(fetch_files, choices, pins, target, fetch_all=fetch_all)
         except (InputError, InputErrors) as exc:
             found = exc.errors if isinstance(exc, InputErrors) else (exc,)
             if resolution.hash_mode or not any(isinstance(e, MissingDependency) for e in found):
@@ -104,12 +105,12 @@ class _Resolution:
 
 
 def check_dependencies(fetch_files: FetchFiles, choices: Sequence[PackageChoice], pins: Sequence[Pin],
-                       target: Target) -> None:
-    """Every chosen wheel's declared dependencies (its PEP 658 metadata) must be pinned, at versions
-    it accepts."""
-    with_metadata = [c for c in choices if c.metadata]
-    bodies = fetch_files([(c.metadata_url, c.metadata_sha256) for c in with_metadata])
-    metadata = {c.name: body for c, body in zip(with_metadata, bodies)}
+                       target: Target, fetch_all: FetchAll | None = None) -> None:
+    """Every chosen wheel's declared dependencies must be pinned, at versions it accepts.
+
+    The metadata comes from resolve/pinmeta.py (without `fetch_all`, only announced PEP 658 files).
+    """
+    metadata = choice_metadata(fetch_all, fetch_files, choices)
     raise_errors(dependency_errors(choices, {p.name: p for p in pins}, metadata, target.markers))
 
 

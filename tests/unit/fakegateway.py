@@ -41,7 +41,10 @@ class FakeBridge(gateway_pb2_grpc.LLBBridgeServicer):
         key = (request.Ref, request.FilePath)
         if key not in self.files:
             context.abort(grpc.StatusCode.NOT_FOUND, f"open {request.FilePath}: no such file or directory")
-        return gateway_pb2.ReadFileResponse(Data=self.files[key])
+        data = self.files[key]
+        if request.HasField("Range"):
+            data = data[request.Range.Offset:request.Range.Offset + request.Range.Length]
+        return gateway_pb2.ReadFileResponse(Data=data)
 
     def Return(self, request, context):
         self.returns.append(request)

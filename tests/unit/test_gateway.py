@@ -44,6 +44,15 @@ def test_solve_sends_definition_and_result_protocol_flags(bridge):
     assert client.read_file("ref-1", "/Dockerfile") == b"FROM x\n"
 
 
+def test_large_files_are_read_in_ranges(bridge, monkeypatch):
+    fake, client = bridge
+    monkeypatch.setattr("frontend.gateway.client.READ_CHUNK", 4)
+    fake.files[("ref-1", "/big")] = b"0123456789"
+    fake.files[("ref-1", "/even")] = b"01234567"
+    assert client.read_file("ref-1", "/big") == b"0123456789"
+    assert client.read_file("ref-1", "/even") == b"01234567"
+
+
 def test_grpc_errors_become_gateway_errors(bridge):
     _, client = bridge
     with pytest.raises(GatewayError, match="no such file"):

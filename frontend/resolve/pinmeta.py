@@ -1,0 +1,39 @@
+"""The METADATA of chosen wheels, for checking pins against their dependencies.
+
+PEP 658 files the index announces are fetched with their sha256; for the others the `.metadata`
+file is tried anyway (PyPI mirrors often serve files they do not announce), and the wheel itself
+is read when the index has none.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Sequence
+
+from .candidates import metadata_from_wheel
+from .wheels import PackageChoice
+
+FetchAll = Callable[[Sequence[str]], Sequence[bytes | None]]
+FetchFiles = Callable[[Sequence[tuple[str, str | None]]], Sequence[bytes]]
+
+
+def choice_metadata(fetch_all: FetchAll | None, fetch_files: FetchFiles,
+                    choices: Sequence[PackageChoice]) -> dict[str, bytes]:
+    """name → METADATA text, in at most two rounds of fetches."""
+    announced = [c for c in choices if c.metadata]
+    guessed = [c for c in choices if not c.metadata] if fetch_all is not None else []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        files = pool.submit(fetch_files, [(c.metadata_url, c.metadata_sha256) for c in announced])
+        guesses = pool.submit(fetch_all, [c.metadata_url for c in guessed]) if guessed else None
+        found = dict(zip((c.name for c in announced), files.result()))
+        guess_bodies = list(guesses.result()) if guesses else []
+    wheels = []
+    for choice, body in zip(guessed, guess_bodies):
+        if body is None:
+            wheels.append(choice)
+        else:
+            found[choice.name] = body
+    if wheels:
+        bodies = fetch_files([(c.url, c.sha256) for c in wheels])
+        found.update((c.name, metadata_from_wheel(body, c.filename)) for c, body in zip(wheels, bodies))
+    return found

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from frontend.resolve.pinmeta import choice_metadata
+from frontend.resolve.wheels import PackageChoice
+
+from .fakeindex import Release, sha, wheel
+
+
+def choice(name: str, announced: bool) -> PackageChoice:
+    body = wheel(name, Release("1.0"))
+    return PackageChoice(name, "1.0", f"{name}-1.0-py3-none-any.whl", f"https://f/{name}-1.0-py3-none-any.whl",
+                         sha(body), "py3-none-any", metadata=announced, metadata_sha256="9" * 64 if announced else None)
+
+
+def test_announced_files_then_guesses_then_wheels():
+    pages, files = [], []
+    served = {"https://f/b-1.0-py3-none-any.whl.metadata": b"Name: b\n"}
+
+    def fetch_all(urls):
+        pages.append(list(urls))
+        return [served.get(u) for u in urls]
+
+    def fetch_files(items):
+        files.append(list(items))
+        return [b"Name: a\n" if u.endswith(".metadata") else wheel("c", Release("1.0")) for u, _ in items]
+
+    found = choice_metadata(fetch_all, fetch_files, [choice("a", True), choice("b", False), choice("c", False)])
+    assert found == {"a": b"Name: a\n", "b": b"Name: b\n",
+                     "c": b"Metadata-Version: 2.1\nName: c\nVersion: 1.0\n"}
+    assert pages == [["https://f/b-1.0-py3-none-any.whl.metadata", "https://f/c-1.0-py3-none-any.whl.metadata"]]
+    assert files == [[("https://f/a-1.0-py3-none-any.whl.metadata", "9" * 64)],
+                     [("https://f/c-1.0-py3-none-any.whl", choice("c", False).sha256)]]
