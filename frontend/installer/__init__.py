@@ -2,8 +2,10 @@
 
 `installer_zipapp()` packs install.py as __main__ together with the pure-Python `installer`
 package (pypa/installer) of this environment. Its bytes are part of every package layer's cache
-key, so they depend on nothing but those sources: sorted entries, fixed times and modes, stored
-(not deflated, whose output depends on the zlib version).
+key, so they depend on nothing but those sources and the zlib of the frontend image: sorted
+entries, fixed times and modes, deflated at level 9. Deflating matters: the bytes travel inside
+every layer's LLB definition, and BuildKit takes at most 4 MiB of definitions in one Solve
+(stored, the installer alone made a 65-package step exceed it).
 
 pypa/installer 1.x declares Python >= 3.10 only because its annotations use `X | None`, which
 3.9 evaluates at definition time; each vendored module therefore gets
@@ -51,7 +53,7 @@ def _lazy_annotations(source: bytes) -> bytes:
 def installer_zipapp() -> bytes:
     """The bytes of installer.pyz, identical for identical sources."""
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as archive:
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         for name, data in sorted(_files().items()):
             info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
             info.create_system = _UNIX

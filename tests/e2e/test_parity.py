@@ -2,9 +2,10 @@
 same (name, version) set as pip chooses (`pip install --dry-run --report`) for the same target
 interpreter and index on the same day.
 
-One build through the frontend installs every set (one stage per set and base image, each
-listing its distributions) and exports the listings; pip's answers are asked, meanwhile, from
-pip itself in each base image. A set's first line may say `# parity-bases: 3.13 3.11` (default
+pip's answers are asked first, from pip itself in each base image (one container per base);
+then a few builds through the frontend install every set (one stage per set and base image, each
+listing its distributions, exported with --output type=local). Sets are grouped so that one
+build stays under MAX_LAYERS package layers (BuildKit takes 4 MiB of LLB definitions per Solve). A set's first line may say `# parity-bases: 3.13 3.11` (default
 3.13), so markers are evaluated for two interpreters.
 """
 
@@ -22,6 +23,7 @@ from .conftest import BASE_311, BASE_313, FRONTEND, REPO, buildx
 CASES = REPO / "tests" / "cases" / "parity"
 PIPREPORT = Path(__file__).with_name("pipreport.py")
 BASES = {"3.13": BASE_313, "3.11": BASE_311}
+MAX_LAYERS = 120
 DUMP = ("import importlib.metadata as m, json, re\n"
         "print(json.dumps(sorted([re.sub(r'[-_.]+', '-', d.metadata['Name']).lower(), d.version]\n"
         "                        for d in m.distributions())))\n")
@@ -40,6 +42,16 @@ def parity_sets() -> list[tuple[str, str]]:
 
 def _stage(name: str, base: str) -> str:
     return f"s{name.split('-')[0]}-{base.replace('.', '')}"
+
+
+def groups(sets: list[tuple[str, str]], sizes: dict[tuple[str, str], int]) -> list[list[tuple[str, str]]]:
+    """The sets in builds of at most MAX_LAYERS packages (a bigger set builds alone)."""
+    found: list[list[tuple[str, str]]] = [[]]
+    for item in sorted(sets, key=lambda i: -sizes[i]):
+        if found[-1] and sum(sizes[i] for i in found[-1]) + sizes[item] > MAX_LAYERS:
+            found.append([])
+        found[-1].append(item)
+    return found
 
 
 def dockerfile(sets: list[tuple[str, str]]) -> str:
@@ -67,24 +79,26 @@ def pip_answers(base: str, names: list[str]) -> dict[str, object]:
 def test_pylayers_installs_what_pip_chooses(tmp_path, testbed):
     sets = parity_sets()
     assert len({n for n, _ in sets}) >= 15 and {b for _, b in sets} == set(BASES)
-    ctx = tmp_path / "ctx"
-    shutil.copytree(CASES, ctx / "reqs")
-    (ctx / "dump.py").write_text(DUMP)
-    (ctx / "Dockerfile").write_text(dockerfile(sets))
-    out = tmp_path / "out"
     with ThreadPoolExecutor(max_workers=len(BASES)) as pool:
         asked = {b: pool.submit(pip_answers, b, [n for n, base in sets if base == b]) for b in BASES}
-        build = buildx(ctx, "--output", f"type=local,dest={out}", timeout=1800)
         pip = {b: future.result() for b, future in asked.items()}
-    build.check()
+    for name, base in sets:
+        assert isinstance(pip[base][name], list), f"pip failed for {name} on {base}: {pip[base][name]}"
+    (tmp_path / "pip-answers.json").write_text(json.dumps(pip, indent=1))  # the record of pip's answer
+    out = tmp_path / "out"
+    for number, group in enumerate(groups(sets, {(n, b): len(pip[b][n]) for n, b in sets})):
+        ctx = tmp_path / f"ctx{number}"
+        shutil.copytree(CASES, ctx / "reqs")
+        (ctx / "dump.py").write_text(DUMP)
+        (ctx / "Dockerfile").write_text(dockerfile(group))
+        buildx(ctx, "--output", f"type=local,dest={out}", timeout=1800).check()
     report, mismatches = [], []
     for name, base in sets:
-        answer = pip[base][name]
-        assert isinstance(answer, list), f"pip failed for {name} on {base}: {answer}"
-        theirs = {(n, v) for n, v, _ in answer}
+        theirs = {(n, v) for n, v, _ in pip[base][name]}
         had = {tuple(d) for d in json.loads((out / f"base-{base}.json").read_text())}
         ours = {tuple(d) for d in json.loads((out / f"{name}@{base}.json").read_text())} - had
-        report.append(f"{name} on Python {base}: pip {len(theirs)}, pylayers {len(ours)} packages")
+        report.append(f"{name} on Python {base}: pip {len(theirs)}, pylayers {len(ours)} packages, "
+                      f"{'same' if ours == theirs else 'DIFFERENT'}")
         if ours != theirs:
             mismatches.append(f"{name} on {base}: only pip {sorted(theirs - ours)}, "
                               f"only pylayers {sorted(ours - theirs)}")
