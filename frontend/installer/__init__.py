@@ -58,5 +58,5 @@ def installer_zipapp() -> bytes:
             info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
             info.create_system = _UNIX
             info.external_attr = 0o100644 << 16
-            archive.writestr(info, data)
+            archive.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
     return buf.getvalue()

@@ -330,3 +330,11 @@ def test_a_lying_record_fails_naming_the_wheel_and_the_entry(zipapp, tmp_path):
 def test_a_file_missing_from_record_fails_naming_it(zipapp, tmp_path):
     proc = install(zipapp, tmp_path / "o", build_wheel(tmp_path, extra={"demo/extra.py": b"x = 1\n"}))
     assert proc.returncode == 1 and WHEEL in proc.stderr and "demo/extra.py is not mentioned in RECORD" in proc.stderr
+
+
+def test_zipapp_is_deflated_to_keep_layer_definitions_small():
+    # it is part of every package layer's LLB definition; BuildKit takes 4 MiB per Solve
+    import zipfile as zf
+    data = installer_zipapp()
+    assert len(data) < 30_000
+    assert all(i.compress_type == zf.ZIP_DEFLATED for i in zf.ZipFile(__import__("io").BytesIO(data)).infolist())
