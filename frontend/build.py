@@ -16,6 +16,7 @@ from typing import Mapping
 
 from . import config as config_mod
 from . import dockerfile, layerdefs, llb
+from .dockerfile.args import step_args
 from .errors import FrontendError, InputError
 from .inputs.requirements import RequirementSet, parse_requirements
 from .plan import LayerPlan, plan_layers
@@ -110,7 +111,7 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
     log.info("step %d (%s:%d): target %s", index, name, step.line, target.describe())
     with phase(f"step {index}: wheels chosen"):
         locked = lockstep.locked_wheels(solver, stage, step, name, target) if step.lock else None
-        packages = locked.packages if locked else requirement_wheels(solver, stage, step, name, target)
+        packages = locked.packages if locked else requirement_wheels(solver, stage, step, name, target, text)
     plan = plan_layers(packages, prefix=f"pylayers-{index}")
     total = len(plan.layers) + bool(locked and locked.project)
     definitions = {
@@ -135,10 +136,10 @@ def project_layer(stage: StageResult, base_state, target: TargetEnv, locked, con
     return {context: llb.marshal(layer)}
 
 
-def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, target: TargetEnv):
-    sets = read_requirements(solver, stage, step, name)
-    return choose_wheels(solver.fetch_pages, sets, step.options, target, _env_map(stage.env),
-                         fetch_files=solver.fetch_files)
+def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, target: TargetEnv, text: str):
+    env = {**step_args(text, step, solver.config.build_args), **_env_map(stage.env)}  # a RUN's environment
+    sets = read_requirements(solver, stage, step, name, env)
+    return choose_wheels(solver.fetch_pages, sets, step.options, target, env, fetch_files=solver.fetch_files)
 
 
 def probe_target(solver: Solver, stage: StageResult, interpreter: tuple[str, str],
@@ -151,7 +152,8 @@ def probe_target(solver: Solver, stage: StageResult, interpreter: tuple[str, str
     return TargetEnv.from_probe(data)
 
 
-def read_requirements(solver: Solver, stage: StageResult, step, name: str) -> tuple[RequirementSet, ...]:
+def read_requirements(solver: Solver, stage: StageResult, step, name: str,
+                      env: Mapping[str, str]) -> tuple[RequirementSet, ...]:
     def read(path: str) -> bytes:
         try:
             return solver.read(stage.ref_id, path)
@@ -162,13 +164,13 @@ def read_requirements(solver: Solver, stage: StageResult, step, name: str) -> tu
     for rel in step.options.requirements:
         path = posixpath.join(stage.workdir, rel)
         try:
-            sets.append(parse_requirements(path, read, _env_map(stage.env)))
+            sets.append(parse_requirements(path, read, env))
         except InputError as exc:
             if exc.line == 0 and exc.file == path:  # the -r file itself is missing
                 raise InputError(name, step.line, exc.message) from None
             raise
     for rel in step.options.constraints:
-        sets.append(parse_requirements(posixpath.join(stage.workdir, rel), read, _env_map(stage.env),
+        sets.append(parse_requirements(posixpath.join(stage.workdir, rel), read, env,
                                        constraint=True))
     return tuple(sets)
 

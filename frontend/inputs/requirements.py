@@ -188,7 +188,7 @@ def _requirement_of(text: str) -> tuple[Requirement, str | None, tuple[str, ...]
         written = f"{name} @ {text}"
     try:
         req = Requirement(written)
-    except InvalidRequirement as exc:
+    except (InvalidRequirement, InvalidSpecifier) as exc:  # packaging may raise either
         raise LineError(f"invalid requirement '{text}': {str(exc).splitlines()[0]}") from None
     if not req.url:
         return req, None, ()
