@@ -58,6 +58,7 @@ class Repository:
         self.directs: dict[str, Candidate] = {}
         self.direct_hashes: dict[str, str] = {}  # URL → the sha256 the user gave for it
         self.unserved: set[str] = set()  # wheels whose index has no metadata file for them
+        self.guesses = [0, 0]  # unannounced metadata files found, not found
         self._versions: dict[str, Versions] = {}
         self.rounds = 0
 
@@ -93,7 +94,7 @@ class Repository:
         """One round: the pages of `names` and the metadata of `candidates`, side by side."""
         names = sorted(set(names) - set(self.links))
         pending = {c.link.url: c for c in candidates if c.link.url not in self.meta}
-        requests = [(c, *metadata_request(c, self.unserved)) for c in pending.values()]
+        requests = [(c, *self._metadata_request(c)) for c in pending.values()]
         guesses = [r for r in requests if r[3] == "guess"]
         files = [r for r in requests if r[3] != "guess"]
         page_urls = [project_url(i, n) for n in names for i in self.sources.indexes]
@@ -109,10 +110,20 @@ class Repository:
         log.info("resolver round %d: %d pages, %d metadata files", self.rounds, len(page_urls), len(requests))
         self._store_pages(names, page_urls, page_bodies[:len(page_urls)])
         for (candidate, url, _, how), body in zip(guesses + files, page_bodies[len(page_urls):] + file_bodies):
+            if how == "guess":
+                self.guesses[body is None] += 1
             if body is None:
                 self.unserved.add(candidate.link.url)  # the next round fetches the wheel
             else:
                 self._store_metadata(candidate, url, how == "wheel", body)
+
+    def _metadata_request(self, candidate: Candidate) -> tuple[str, str | None, str]:
+        """Once most unannounced metadata files turned out absent, fetch wheels right away: the
+        chosen ones are needed anyway, and BuildKit downloads each only once."""
+        url, sha, how = metadata_request(candidate, self.unserved)
+        if how == "guess" and self.guesses[1] > self.guesses[0]:
+            return candidate.link.url, candidate.link.sha256, "wheel"
+        return url, sha, how
 
     def _store_pages(self, names: list[str], urls: list[str], bodies: list[bytes | None]) -> None:
         answers = dict(zip(urls, bodies))
@@ -200,7 +211,8 @@ def _with_older(repo: Repository, candidates: Sequence[Candidate]) -> list[Candi
     for c in candidates:
         if c.direct or c.name not in repo.links or repo.shared is None:
             continue
-        older = [o for o in repo.versions(c.name).candidates if o.version < c.version and not o.is_sdist]
+        older = [o for o in repo.versions(c.name).candidates if o.version < c.version and not o.is_sdist
+                 and repo._metadata_request(o)[2] != "wheel"]  # never whole wheels on a guess
         found += older[:OLDER_PREFETCH]
     return found
 
@@ -214,7 +226,7 @@ def _likely_missing(repo: Repository, provider: Provider, roots: Sequence[Req]
     for meta in repo.meta.values():  # dependencies of versions fetched earlier need their pages too
         names.update(r.name for r in dependencies(meta, frozenset(), provider.settings.markers)
                      if r.name not in repo.links and not r.url)
-    seen: set[str] = set()
+    likely: dict[str, Candidate] = {}
     candidates: list[Candidate] = []
     while queue:
         req = queue.popleft()
@@ -222,14 +234,13 @@ def _likely_missing(repo: Repository, provider: Provider, roots: Sequence[Req]
             continue
         reqs.setdefault(req.name, []).append(req)
         key = req.identifier
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            mapping = {req.name: iter(reqs[req.name]), key: iter(reqs[req.name])}
-            found = provider.find_matches(key, mapping, {key: iter(())})
-            if found:
-                queue.extend(provider.get_dependencies(found[0]))
+        try:  # every requirement seen so far counts: a later, narrower one re-walks the project
+            found = provider.find_matches(key, {req.name: iter(reqs[req.name]), key: iter(reqs[req.name])},
+                                          {key: iter(())})
+            if not found or likely.get(key) == found[0]:
+                continue
+            likely[key] = found[0]
+            queue.extend(provider.get_dependencies(found[0]))
         except Missing as miss:
             names.update(miss.pages)
             candidates.extend(miss.candidates)
