@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from frontend.dockerfile.pipargs import parse_install_args
+
+
+def test_pre_and_constraints_on_the_command_line():
+    parsed = parse_install_args(["--pre", "-r", "req.txt", "-c", "c.txt", "--no-deps"])
+    assert parsed is not None
+    options = parsed.options
+    assert (options.pre, options.requirements, options.constraints, options.no_deps) == (
+        True, ("req.txt",), ("c.txt",), True)
+    assert parse_install_args(["-r", "req.txt"]).options.pre is False
