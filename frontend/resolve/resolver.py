@@ -237,16 +237,43 @@ def _likely_missing(repo: Repository, provider: Provider, roots: Sequence[Req]
         try:  # every requirement seen so far counts: a later, narrower one re-walks the project
             found = provider.find_matches(key, {req.name: iter(reqs[req.name]), key: iter(reqs[req.name])},
                                           {key: iter(())})
-            if not found or likely.get(key) == found[0]:
-                continue
-            likely[key] = found[0]
-            queue.extend(provider.get_dependencies(found[0]))
         except Missing as miss:
             names.update(miss.pages)
-            candidates.extend(miss.candidates)
-        except SdistOnly:
             continue
+        chosen, deps, missing = _first_fitting(repo, provider, found, roots)
+        candidates.extend(missing)
+        if chosen is not None and likely.get(key) != chosen:
+            likely[key] = chosen
+            queue.extend(deps)
     return names, candidates
+
+
+def _first_fitting(repo: Repository, provider: Provider, found: Sequence[Candidate], roots: Sequence[Req]
+                   ) -> tuple[Candidate | None, list[Req], list[Candidate]]:
+    """The newest candidate whose dependencies the user's own requirements and the interpreter
+    do not rule out (what backtracking would come to); the metadata still missing on the way."""
+    for i, candidate in enumerate(found):
+        try:
+            deps = provider.get_dependencies(candidate)
+        except Missing as miss:
+            older = [c for c in found[i + 1:] if c.link.url not in repo.meta]
+            return None, [], [*miss.candidates, *(older[:OLDER_PREFETCH] if i else [])]
+        except SdistOnly:
+            return None, [], []
+        if not any(_ruled_out(repo, provider, dep, roots) for dep in deps):
+            return candidate, deps, []
+    return None, [], []
+
+
+def _ruled_out(repo: Repository, provider: Provider, dep: Req, roots: Sequence[Req]) -> bool:
+    if dep.name == PYTHON:
+        return not dep.specifier.contains(provider.settings.python_version, prereleases=True)
+    own = [r for r in roots if r.name == dep.name and not r.url]
+    if not own or dep.url or dep.name not in repo.links or repo.shared is None:
+        return False
+    versions = repo.versions(dep.name).candidates
+    return not any(all(r.specifier.contains(c.version, prereleases=True) for r in (dep, *own))
+                   for c in versions)
 
 
 def _choices(candidates: Iterable[Candidate]) -> tuple[PackageChoice, ...]:

@@ -102,6 +102,17 @@ def test_backtracking_fetches_older_versions_on_demand():
     assert run(index, "a\nd\n") == {"a": "1.0", "b": "1.5", "d": "1.0", "c": "1.0"}
 
 
+def test_the_walk_skips_versions_the_users_own_pins_rule_out():
+    index = FakeIndex({
+        "django": [Release("5.1.5"), Release("5.2.1")],
+        "drf": [Release("3.15", ("django>=4.2",)), Release("3.16", ("django>=4.2",)),
+                Release("3.17", ("django>=5.2",)), Release("3.18", ("django>=5.2",))],
+    })
+    assert run(index, "django==5.1.*\ndrf\n") == {"django": "5.1.5", "drf": "3.16"}
+    # pages; newest metadata; the two next older at once (3.17 is ruled out too): no round per version
+    assert len(index.page_batches) + len(index.file_batches) <= 4
+
+
 def test_metadata_from_the_wheel_when_the_index_serves_none():
     index = FakeIndex({"a": [Release("1.0", ("b",), metadata_file=False)], "b": [Release("2.0")]})
     assert run(index, "a\n") == {"a": "1.0", "b": "2.0"}
