@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from . import config as config_mod
-from . import dockerfile, layerdefs, llb
+from . import dockerfile, layerdefs, llb, lockstep, overlaps, preinstalled
 from .dockerfile.args import step_args
 from .errors import FrontendError, InputError
 from .inputs.requirements import RequirementSet, parse_requirements
-from .plan import LayerPlan, plan_layers
+from .plan import LayerCount, LayerPlan, check_total, default_budget, plan_layers
 from .resolve.steps import choose_wheels
-from . import lockstep
+from .resolve.wheels import PackageChoice
 from .solver import Solver, StageResult, delegate_opts, dockerfile_input
 from .target import TargetEnv
 
@@ -35,6 +35,8 @@ class StepLayers:
     plan: LayerPlan
     definitions: Mapping[str, object]
     contexts: tuple[str, ...]  # what the step becomes, in order: a new environment, then the plan
+    removal: str | None  # the RUN that uninstalls what the stage has of these packages
+    base_layers: int  # layers of the stage's FROM image
 
 
 def build(client, fenv):
@@ -43,17 +45,56 @@ def build(client, fenv):
     inputs = client.inputs() if "frontend.inputs" in client.caps else {}
     name, text = read_dockerfile(solver, fenv, config, inputs)
     steps = find_steps(client, config, text, name)
+    link = use_merge(client, config) if steps else True
     replacements: dict[int, tuple[str, ...]] = {}
     layer_inputs: dict[str, object] = {}
+    results: dict[int, StepLayers] = {}
     for index, step in enumerate(steps, start=1):
         result = build_step(solver, text, name, step, index, inputs, (replacements, layer_inputs))
         if result is None:  # left to run as written (said in the progress output)
             continue
+        results[step.key] = result
         replacements[step.key] = result.contexts
         layer_inputs.update(result.definitions)
-    rewritten = dockerfile.rewrite(text, replacements)
+    warn_unused_volatile(client, config, results.values())
+    rewritten = dockerfile.rewrite(text, replacements, link=link,
+                                   removals={k: r.removal for k, r in results.items() if r.removal})
+    check_layers(client, rewritten, [s for s in steps if s.key in results], results)
     with phase("delegated build solved"):
         return delegate(client, config, rewritten, inputs, layer_inputs)
+
+
+def use_merge(client, config) -> bool:
+    """COPY --link (MergeOp) unless PYLAYERS_MERGE=0; says once when the daemon lacks MergeOp."""
+    if not config.merge:
+        return False
+    if "mergeop" not in client.llb_caps:
+        reason = client.disabled_llb_caps.get("mergeop") or "not supported"
+        client.warn(f"this BuildKit cannot merge layers (MergeOp: {reason}; Docker's classic image store?): "
+                    "package layers are stacked as copies, so a changed layer re-copies every layer above "
+                    "it. The image is the same; use the containerd image store for independent layers")
+    return True
+
+
+def warn_unused_volatile(client, config, results) -> None:
+    found = {p.name for r in results for layer in r.plan.layers for p in layer.packages}
+    unused = [n for n in config.volatile if n not in found]
+    if unused:
+        client.warn(f"PYLAYERS_VOLATILE names packages no install step installs: {', '.join(unused)}")
+
+
+def check_layers(client, rewritten: str, steps, results: Mapping[int, StepLayers]) -> None:
+    """Warn past a safe number of layers per stage, refuse past what an image can run with."""
+    counts = dockerfile.stage_layer_counts(rewritten)
+    for stage in sorted({s.stage_index for s in steps}):
+        mine = [results[s.key] for s in steps if s.stage_index == stage]
+        packages = sum(len(r.contexts) for r in mine)
+        count = LayerCount(mine[0].base_layers, counts[stage] - packages, packages)
+        label = next((s.stage_name for s in steps if s.stage_index == stage and s.stage_name), f"#{stage + 1}")
+        log.info("stage %s: %s", label, count.describe())
+        warning = check_total(count, label)
+        if warning:
+            client.warn(warning)
 
 
 def find_steps(client, config, text: str, name: str):
@@ -112,7 +153,7 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
     with phase(f"step {index}: wheels chosen"):
         locked = lockstep.locked_wheels(solver, stage, step, name, target) if step.lock else None
         packages = locked.packages if locked else requirement_wheels(solver, stage, step, name, target, text)
-    plan = plan_layers(packages, prefix=f"pylayers-{index}")
+    plan = plan_step(solver, text, step, index, base, target, packages)
     total = len(plan.layers) + bool(locked and locked.project)
     definitions = {
         layer.context: llb.marshal(layerdefs.layer_state(base_state, layer, target, f"{i}/{total}"))
@@ -122,7 +163,32 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
              if new_env is not None else {})
     above = project_layer(stage, base_state, target, locked, f"pylayers-{index}-project", total)
     definitions.update({**below, **above})
-    return StepLayers(plan=plan, definitions=definitions, contexts=(*below, *plan.contexts, *above))
+    removal = preinstalled.removal_run(target.interpreter, preinstalled.replaced(target.installed, packages))
+    return StepLayers(plan=plan, definitions=definitions, contexts=(*below, *plan.contexts, *above),
+                      removal=removal, base_layers=base.layers)
+
+
+def plan_step(solver: Solver, text: str, step, index: int, base: StageResult, target: TargetEnv,
+              packages: tuple[PackageChoice, ...]) -> LayerPlan:
+    """The step's layer plan, within the layer budget, once no two wheels clash."""
+    with phase(f"step {index}: overlapping files checked"):
+        check_overlaps(solver, llb.from_definition(base.definition), packages, target)
+    budget = solver.config.max_layers or default_budget(other_layers(text, step, base))
+    return plan_layers(packages, prefix=f"pylayers-{index}", volatile=solver.config.volatile, max_layers=budget)
+
+
+def other_layers(text: str, step, base: StageResult) -> int:
+    """The layers of the step's stage that are not package layers (before they are planned)."""
+    instructions = dockerfile.stage_layer_counts(text)[step.stage_index] - 1  # the step's RUN
+    return base.layers + instructions + bool(step.before) + bool(step.after)
+
+
+def check_overlaps(solver: Solver, base_state, packages: tuple[PackageChoice, ...], target: TargetEnv) -> None:
+    """Fails when two wheels ship one path with different content (see overlaps.py)."""
+    if len(packages) < 2:
+        return
+    ref = solver.solve_state(layerdefs.overlap_state(base_state, packages, target))
+    overlaps.check(solver.read(ref, "/" + overlaps.RESULT_FILE), packages)
 
 
 def project_layer(stage: StageResult, base_state, target: TargetEnv, locked, context: str, total: int

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
+from packaging.utils import InvalidName, canonicalize_name
+
 from .errors import FrontendError
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
@@ -32,6 +34,9 @@ class Config:
     cache_imports: tuple[CacheImport, ...]
     subrequest: str
     disabled: bool
+    max_layers: int | None = None  # PYLAYERS_MAX_LAYERS: package layers per install step
+    volatile: tuple[str, ...] = ()  # PYLAYERS_VOLATILE: canonical names pinned to the top
+    merge: bool = True  # PYLAYERS_MERGE=0: plain COPY --from (no --link, no MergeOp)
 
     @property
     def platform(self) -> str:
@@ -59,6 +64,22 @@ def _truthy(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def _max_layers(value: str) -> int | None:
+    if not value.strip():
+        return None
+    if not value.strip().isdigit() or int(value) < 1:
+        raise FrontendError(f"PYLAYERS_MAX_LAYERS must be a positive number of layers, not {value!r}")
+    return int(value)
+
+
+def _volatile(value: str) -> tuple[str, ...]:
+    names = [n.strip() for n in value.replace(" ", ",").split(",") if n.strip()]
+    try:
+        return tuple(dict.fromkeys(canonicalize_name(n, validate=True) for n in names))
+    except InvalidName as exc:
+        raise FrontendError(f"PYLAYERS_VOLATILE: {exc}") from None
+
+
 def from_opts(opts: Mapping[str, str]) -> Config:
     build_args = {k[len(BUILD_ARG):]: v for k, v in opts.items() if k.startswith(BUILD_ARG)}
     platforms = tuple(p.strip() for p in opts.get("platform", "").split(",") if p.strip())
@@ -72,4 +93,11 @@ def from_opts(opts: Mapping[str, str]) -> Config:
         cache_imports=parse_cache_imports(opts),
         subrequest=opts.get("requestid", ""),
         disabled=_truthy(build_args.get("PYLAYERS_DISABLE", "")),
+        max_layers=_max_layers(build_args.get("PYLAYERS_MAX_LAYERS", "")),
+        volatile=_volatile(build_args.get("PYLAYERS_VOLATILE", "")),
+        merge=not _falsy(build_args.get("PYLAYERS_MERGE", "")),
     )
+
+
+def _falsy(value: str) -> bool:
+    return value.strip().lower() in ("0", "false", "no", "off")

@@ -10,14 +10,17 @@ requirements file or anything else in the build context.
 from __future__ import annotations
 
 import json
+from typing import Sequence
 
-from . import llb
+from . import llb, overlaps
 from .installer import installer_zipapp
 from .plan import Layer
+from .resolve.wheels import PackageChoice
 from .target import PROBE_SCRIPT, TargetEnv
 
 PROBE_DIR = "/pylayers-probe"
 PROBE_FILE = "probe.json"
+OVERLAP_DIR = "/pylayers-overlaps"
 INSTALL_ENV = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8",
                "PYTHONDONTWRITEBYTECODE=1")
 
@@ -114,14 +117,32 @@ def installer_state():
     return llb.scratch().mkfile("/installer.pyz", installer_zipapp(), mode=0o644)
 
 
-def layer_state(base: "llb.State", layer: Layer, target: TargetEnv, step: str):
-    """The state of one package layer: only the files the wheel(s) install."""
-    wheels = []
-    mounts = [llb.Mount("/out", llb.scratch()), llb.Mount("/pylayers", installer_state(), readonly=True)]
-    for i, pkg in enumerate(layer.packages):
+def wheel_mounts(packages: Sequence[PackageChoice]) -> tuple[list, list[str]]:
+    """Each wheel (an http source pinned by its sha256) mounted at /wheels/<i>; their paths."""
+    mounts, paths = [], []
+    for i, pkg in enumerate(packages):
         whl = llb.http(pkg.url, checksum=f"sha256:{pkg.sha256}", filename=pkg.filename)
         mounts.append(llb.Mount(f"/wheels/{i}", whl, readonly=True))
-        wheels.append(f"/wheels/{i}/{pkg.filename}")
+        paths.append(f"/wheels/{i}/{pkg.filename}")
+    return mounts, paths
+
+
+def overlap_state(base: "llb.State", packages: Sequence[PackageChoice], target: TargetEnv):
+    """An exec that lists the paths two of the wheels would both install (overlaps.SCRIPT)."""
+    mounts, paths = wheel_mounts(packages)
+    args = (target.base_interpreter, "-c", overlaps.SCRIPT, json.dumps(dict(target.scheme), sort_keys=True),
+            f"{OVERLAP_DIR}/{overlaps.RESULT_FILE}", *(f"{p.name}={w}" for p, w in zip(packages, paths)))
+    run = base.run(args=args, env=INSTALL_ENV, cwd="/", network="none", readonly_root=True,
+                   mounts=(llb.Mount(OVERLAP_DIR, llb.scratch()), *mounts),
+                   name=f"pylayers: check {len(packages)} wheels for files they both install")
+    return run.mount_output(OVERLAP_DIR)
+
+
+def layer_state(base: "llb.State", layer: Layer, target: TargetEnv, step: str):
+    """The state of one package layer: only the files the wheel(s) install."""
+    wheel_list, wheels = wheel_mounts(layer.packages)
+    mounts = [llb.Mount("/out", llb.scratch()), llb.Mount("/pylayers", installer_state(), readonly=True),
+              *wheel_list]
     args = (*_installer_args(target), *wheels)
     run = base.run(args=args, env=INSTALL_ENV, cwd="/", network="none", readonly_root=True,
                    mounts=tuple(mounts), name=f"pylayers {step} {layer.label} ({_tags(layer)})")

@@ -1,16 +1,33 @@
 """Resolved packages → layers: which wheels go into which image layer, in which order.
 
-For now every package gets its own layer. The order is by canonical name, so it depends on the
-set of packages alone, never on the order of lines in a requirements file, and a pin change moves
-no other package.
+Every decision here depends on each package alone (its name and wheel) and on the budget, never
+on its neighbours, so that a pin change rebuilds one layer and adding a package changes at most
+one layer (see docs/design.md, "Layer plan"):
+
+- While a step's packages fit the budget, each package gets its own layer.
+- Past the budget, a *large* wheel (LARGE_WHEEL_BYTES or more, or a platform wheel of unknown
+  size) keeps its own layer and small ones share HASH buckets: sha256(canonical name) mod the
+  number of buckets, a number fixed by the budget alone. Should the large wheels outnumber half
+  the budget, they share buckets of their own the same way.
+- Order, bottom to top: large wheels (by name), then small ones (by name, or by bucket), then the
+  packages the user calls volatile, each in its own layer, in the order given.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
+from .errors import FrontendError
 from .resolve.wheels import PackageChoice
+
+DEFAULT_MAX_LAYERS = 60  # package layers per install step
+LARGE_WHEEL_BYTES = 2 << 20  # 2 MiB: numpy, pandas, grpcio, botocore…; most wheels are far below
+SAFE_TOTAL_LAYERS = 90  # above this many layers in the image, pylayers warns
+MAX_TOTAL_LAYERS = 125  # overlayfs stacks of about 128 lower layers fail to mount: refused
+MIN_MAX_LAYERS = 2
 
 
 @dataclass(frozen=True)
@@ -40,9 +57,92 @@ def context_name(prefix: str, package: PackageChoice) -> str:
     return f"{prefix}-{_UNSAFE.sub('-', package.name)}".strip("-")
 
 
-def plan_layers(packages: tuple[PackageChoice, ...] | list[PackageChoice], prefix: str) -> LayerPlan:
-    ordered = sorted(packages, key=lambda p: p.name)
-    names = [p.name for p in ordered]
+def group_context(prefix: str, kind: str, index: int) -> str:
+    """A bucket's context: `--` never occurs in a package's context (canonical names have no `--`)."""
+    return f"{prefix}--{kind}-{index:02d}"
+
+
+def is_large(package: PackageChoice) -> bool:
+    if package.size is not None:
+        return package.size >= LARGE_WHEEL_BYTES
+    return not package.tag.endswith("-any")  # unknown size: platform wheels carry compiled code
+
+
+def bucket(name: str, count: int) -> int:
+    """The bucket of a canonical name: stable across runs, machines and Python versions."""
+    return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big") % count
+
+
+def plan_layers(packages: Sequence[PackageChoice], prefix: str, max_layers: int = DEFAULT_MAX_LAYERS,
+                volatile: Sequence[str] = ()) -> LayerPlan:
+    names = [p.name for p in packages]
     if len(set(names)) != len(names):
-        raise ValueError(f"duplicate packages in plan: {names}")
-    return LayerPlan(tuple(Layer(context_name(prefix, p), (p,)) for p in ordered))
+        raise ValueError(f"duplicate packages in plan: {sorted(names)}")
+    by_name = {p.name: p for p in packages}
+    top = [by_name[n] for n in dict.fromkeys(volatile) if n in by_name]
+    rest = [p for p in packages if p.name not in set(volatile)]
+    room = max_layers - len(top)
+    if len(rest) > room and room < MIN_MAX_LAYERS:
+        raise FrontendError(
+            f"a layer budget of {max_layers} (PYLAYERS_MAX_LAYERS) leaves {max(room, 0)} layer(s) for "
+            f"{len(rest)} packages besides the {len(top)} volatile ones: raise PYLAYERS_MAX_LAYERS "
+            f"to at least {len(top) + MIN_MAX_LAYERS} or name fewer packages in PYLAYERS_VOLATILE")
+    large = sorted((p for p in rest if is_large(p)), key=lambda p: p.name)
+    small = sorted((p for p in rest if not is_large(p)), key=lambda p: p.name)
+    if len(rest) <= room:
+        bottom = [Layer(context_name(prefix, p), (p,)) for p in large + small]
+    else:
+        heavy_slots = room // 2
+        bottom = (_solo(prefix, large) if len(large) <= heavy_slots
+                  else _buckets(prefix, "heavy", large, heavy_slots))
+        bottom += _buckets(prefix, "group", small, room - heavy_slots)
+    return LayerPlan(tuple(bottom + _solo(prefix, top)))
+
+
+def _solo(prefix: str, packages: Sequence[PackageChoice]) -> list[Layer]:
+    return [Layer(context_name(prefix, p), (p,)) for p in packages]
+
+
+def _buckets(prefix: str, kind: str, packages: Sequence[PackageChoice], count: int) -> list[Layer]:
+    members: dict[int, list[PackageChoice]] = {}
+    for p in packages:
+        members.setdefault(bucket(p.name, count), []).append(p)
+    return [Layer(group_context(prefix, kind, i), tuple(sorted(members[i], key=lambda p: p.name)))
+            for i in sorted(members)]
+
+
+@dataclass(frozen=True)
+class LayerCount:
+    """The layers of the image a stage builds: its base, its other instructions, its packages."""
+
+    base: int
+    instructions: int
+    packages: int
+
+    @property
+    def total(self) -> int:
+        return self.base + self.instructions + self.packages
+
+    def describe(self) -> str:
+        return (f"{self.total} layers ({self.base} from the base image, {self.instructions} from "
+                f"other instructions, {self.packages} package layers)")
+
+
+def default_budget(fixed: int) -> int:
+    """Package layers per step when PYLAYERS_MAX_LAYERS is not set: what keeps the image safe."""
+    return max(MIN_MAX_LAYERS, min(DEFAULT_MAX_LAYERS, SAFE_TOTAL_LAYERS - fixed))
+
+
+def check_total(count: LayerCount, stage: str) -> str | None:
+    """A warning past SAFE_TOTAL_LAYERS; FrontendError past MAX_TOTAL_LAYERS."""
+    if count.total > MAX_TOTAL_LAYERS:
+        room = MAX_TOTAL_LAYERS - count.base - count.instructions
+        hint = (f"build with --build-arg PYLAYERS_MAX_LAYERS={max(room, MIN_MAX_LAYERS)} or lower"
+                if room >= MIN_MAX_LAYERS else
+                "use a base image with fewer layers or merge RUN/COPY instructions")
+        raise FrontendError(f"stage {stage} would have {count.describe()}; images with more than "
+                            f"{MAX_TOTAL_LAYERS} layers fail to run: {hint}")
+    if count.total > SAFE_TOTAL_LAYERS:
+        return (f"stage {stage} has {count.describe()}; more than {SAFE_TOTAL_LAYERS} layers slow down "
+                "pulls and come close to the limit of about 125: lower PYLAYERS_MAX_LAYERS")
+    return None

@@ -46,6 +46,14 @@ class StageResult:
     def workdir(self) -> str:
         return self.image_config.get("config", {}).get("WorkingDir") or "/"
 
+    @property
+    def layers(self) -> int:
+        """Layers of this stage's image so far: the base image's diff_ids, or the history's
+        entries that made a layer (a stage built FROM another stage of the Dockerfile)."""
+        diff_ids = (self.image_config.get("rootfs") or {}).get("diff_ids") or ()
+        history = [h for h in self.image_config.get("history") or () if not h.get("empty_layer")]
+        return max(len(diff_ids), len(history))
+
 
 class Solver:
     def __init__(self, client, config: Config) -> None:

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from packaging import tags as ptags
+from packaging.utils import canonicalize_name
 
 from .errors import FrontendError
 
@@ -78,6 +79,19 @@ def musl(info):
     if len(lines) < 2 or lines[0][:4] != "musl" or not lines[1].startswith("Version "):
         return None
     return lines[1].split()[1]
+def installed(roots):
+    # the dist-info distributions of the scheme's site directories: what an install step replaces
+    found = []
+    try:
+        from importlib import metadata
+    except ImportError:
+        return found
+    for dist in metadata.distributions(path=roots):
+        where = str(getattr(dist, "_path", ""))
+        name = dist.metadata["Name"] if dist.metadata else None
+        if name and where.endswith(".dist-info"):
+            found.append({"name": name, "version": dist.version, "path": os.path.realpath(where)})
+    return sorted(found, key=lambda d: d["path"])
 info = elf(sys.executable)
 gv = glibc()
 mv = None if gv else musl(info)
@@ -105,6 +119,7 @@ print(json.dumps({
     "prefix": sys.prefix,
     "base_prefix": getattr(sys, "base_prefix", sys.prefix),
     "in_venv": in_venv,
+    "installed": installed(sorted({paths["purelib"], paths["platlib"]})),
     "platform": sysconfig.get_platform(),
     "soabi": cv("SOABI"),
     "ext_suffix": cv("EXT_SUFFIX"),
@@ -132,6 +147,15 @@ _LEGACY_MANYLINUX = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5):
 
 
 @dataclass(frozen=True)
+class InstalledDist:
+    """A distribution already in the target's site directories (from its .dist-info)."""
+
+    name: str  # canonical
+    version: str
+    path: str  # the .dist-info directory, absolute
+
+
+@dataclass(frozen=True)
 class TargetEnv:
     """The probed target: marker environment, supported wheel tags (best first), install scheme.
 
@@ -148,6 +172,7 @@ class TargetEnv:
     scheme: Mapping[str, str]
     libc: str
     prefix: str
+    installed: tuple[InstalledDist, ...] = ()
 
     @classmethod
     def from_probe(cls, data: bytes) -> "TargetEnv":
@@ -160,6 +185,8 @@ class TargetEnv:
                 python_version=markers["python_version"], python_full_version=markers["python_full_version"],
                 interpreter=str(probe["executable"]), base_interpreter=str(probe["base_executable"]),
                 scheme=MappingProxyType(scheme), libc=_libc_text(probe["libc"]), prefix=str(probe["prefix"]),
+                installed=tuple(InstalledDist(canonicalize_name(str(d["name"])), str(d["version"]), str(d["path"]))
+                                for d in probe.get("installed") or ()),
             )
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
             raise FrontendError(f"the target probe printed invalid output ({type(exc).__name__}: {exc}): "

@@ -7,11 +7,11 @@
 
 from __future__ import annotations
 
-from .edit import has_syntax_directive, rewrite, stage_base, stage_prefix
+from .edit import has_syntax_directive, rewrite, stage_base, stage_layer_counts, stage_prefix
 from .model import InstallOptions, InstallStep
 from .steps import find_install_steps
 
 __all__ = [
     "InstallOptions", "InstallStep", "find_install_steps", "has_syntax_directive", "rewrite",
-    "stage_base", "stage_prefix",
+    "stage_base", "stage_layer_counts", "stage_prefix",
 ]

@@ -15,8 +15,13 @@ def has_syntax_directive(text: str) -> bool:
     return bool(parse(text).syntax_lines)
 
 
-def rewrite(text: str, replacements: Mapping[int, tuple[str, ...]]) -> str:
-    """The Dockerfile without its `# syntax=` line(s), each replaced step as COPY --link lines."""
+def rewrite(text: str, replacements: Mapping[int, tuple[str, ...]], *, link: bool = True,
+            removals: Mapping[int, str] | None = None) -> str:
+    """The Dockerfile without its `# syntax=` line(s), each replaced step as COPY --link lines.
+
+    `link=False` writes plain `COPY --from` lines (no MergeOp); `removals[step.key]` is an
+    instruction put right before the step's COPY lines.
+    """
     doc = parse(text)
     # with nothing to replace, steps are not looked for: their errors (--user) must not stop a
     # build that leaves every RUN as written (PYLAYERS_DISABLE, subrequests)
@@ -30,7 +35,8 @@ def rewrite(text: str, replacements: Mapping[int, tuple[str, ...]]) -> str:
     index = 0
     while index < len(doc.lines):
         if index in steps:
-            out.extend(_replacement(doc, steps[index], replacements[index], ends[index]))
+            out.extend(_replacement(doc, steps[index], replacements[index], ends[index], link,
+                                    (removals or {}).get(index)))
             index = ends[index]
         else:
             out.extend(() if index in doc.syntax_lines else (doc.lines[index],))
@@ -38,10 +44,13 @@ def rewrite(text: str, replacements: Mapping[int, tuple[str, ...]]) -> str:
     return "".join(out)
 
 
-def _replacement(doc: Document, step: InstallStep, contexts: tuple[str, ...], end: int) -> list[str]:
+def _replacement(doc: Document, step: InstallStep, contexts: tuple[str, ...], end: int, link: bool,
+                 removal: str | None) -> list[str]:
     nl = doc.newline
     lines = [run_line(step, step.before)] if step.before else []
-    lines += [f"COPY --link --from={context} / /" for context in contexts]
+    lines += [removal] if removal else []
+    copy = "COPY --link" if link else "COPY"
+    lines += [f"{copy} --from={context} / /" for context in contexts]
     lines += [run_line(step, step.after)] if step.after else []
     text = "".join(line + nl for line in lines)
     last = doc.lines[end - 1]
@@ -124,3 +133,17 @@ def _free_name(doc: Document) -> str:
     while name in used:
         name, n = f"{STAGE_NAME}-{n}", n + 1
     return name
+
+
+LAYER_KEYWORDS = ("run", "copy", "add", "workdir")  # BuildKit's WORKDIR makes the directory: a layer
+
+
+def stage_layer_counts(text: str) -> tuple[int, ...]:
+    """Per stage (FROM), how many of its instructions add a layer (RUN, COPY, ADD, WORKDIR)."""
+    counts: list[int] = []
+    for instr in parse(text).instructions:
+        if instr.keyword == "from":
+            counts.append(0)
+        elif instr.keyword in LAYER_KEYWORDS and counts:
+            counts[-1] += 1
+    return tuple(counts)

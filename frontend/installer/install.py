@@ -16,6 +16,7 @@ Kept to the syntax and stdlib of Python 3.8, so that older targets get a clear e
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import posixpath
@@ -114,6 +115,18 @@ def make_destination(scheme: dict, interpreter: str, dest: str):
     from installer.destinations import SchemeDictionaryDestination
 
     class Destination(SchemeDictionaryDestination):
+        def write_to_fs(self, scheme, path, stream, is_executable):
+            # two wheels of one layer may ship the same file, if it is the same file
+            target = self._path_with_destdir(scheme, path)
+            if target.exists():
+                data = stream.read()
+                if target.read_bytes() != data:
+                    raise FileExistsError("{} is also installed, with other content, by another "
+                                          "wheel of this layer".format(target))
+                target.unlink()
+                stream = io.BytesIO(data)
+            return super().write_to_fs(scheme, path, stream, is_executable)
+
         def finalize_installation(self, scheme, record_file_path, records):
             records = list(records)
             super().finalize_installation(scheme, record_file_path, records)

@@ -35,6 +35,7 @@ class Link:
     yanked: bool = False
     yanked_reason: str | None = None
     core_metadata: bool | str = False  # True, or "sha256=<hex>" when the index gives its hash
+    size: int | None = None  # bytes, when the index gives it (PEP 700 JSON, PyPI's release JSON)
 
     @property
     def sha256(self) -> str | None:
@@ -148,7 +149,12 @@ def _json_link(entry: object, page_url: str) -> Link:
                 hashes=_hashes(hashes if isinstance(hashes, dict) else {}, fragment),
                 requires_python=requires_python,
                 yanked=bool(yanked), yanked_reason=yanked if isinstance(yanked, str) and yanked else None,
-                core_metadata=_core_metadata(metadata))
+                core_metadata=_core_metadata(metadata), size=file_size(entry.get("size")))
+
+
+def file_size(value: object) -> int | None:
+    """A "size" field of an index document, if it is a byte count."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 class _AnchorParser(HTMLParser):

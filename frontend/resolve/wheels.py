@@ -35,6 +35,7 @@ class PackageChoice:
     yanked: bool = False
     metadata: bool = False  # the index serves the wheel's METADATA at url + ".metadata" (PEP 658)
     metadata_sha256: str | None = None
+    size: int | None = None  # the wheel's size in bytes, when the index gives it
 
     @property
     def metadata_url(self) -> str:
@@ -75,7 +76,8 @@ def select_wheel(pin: Pin, links: Sequence[Link], tags: Sequence[str], python_ve
     return PackageChoice(name=pin.name, version=str(chosen.version), filename=chosen.link.filename,
                          url=chosen.link.url, sha256=chosen.link.sha256, tag=tags[chosen.rank],
                          yanked=chosen.link.yanked, metadata=bool(chosen.link.core_metadata),
-                         metadata_sha256=metadata_sha256(chosen.link.core_metadata))
+                         metadata_sha256=metadata_sha256(chosen.link.core_metadata),
+                         size=chosen.link.size)
 
 
 def metadata_sha256(value: bool | str) -> str | None:

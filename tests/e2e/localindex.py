@@ -89,8 +89,12 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 512  # the daemon fetches hundreds of files at once (default: 5)
+
+
 def serve(root: Path) -> tuple[LocalIndex, ThreadingHTTPServer]:
     root.mkdir(parents=True, exist_ok=True)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(root)))
+    server = _Server(("127.0.0.1", 0), partial(_Quiet, directory=str(root)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return LocalIndex(root=root, port=server.server_address[1]), server

@@ -181,6 +181,19 @@ def test_rewrite_of_a_step_at_end_of_file_without_newline() -> None:
         "FROM python\nCOPY --link --from=a / /\nRUN --mount=type=cache,target=/c rm r.txt")
 
 
+def test_rewrite_without_link_and_with_a_removal_before_the_copies() -> None:
+    text = "FROM python\nRUN mkdir /a && pip install -r r.txt && rm r.txt\n"
+    (step,) = steps_of(text)
+    assert dockerfile.rewrite(text, {step.key: ("a", "b")}, link=False, removals={step.key: 'RUN ["rm"]'}) == (
+        'FROM python\nRUN mkdir /a\nRUN ["rm"]\nCOPY --from=a / /\nCOPY --from=b / /\nRUN rm r.txt\n')
+
+
+def test_stage_layer_counts_count_run_copy_add_and_workdir_per_stage() -> None:
+    text = ("FROM a AS one\nENV X=1\nRUN true\nCOPY x y\nFROM one\nWORKDIR /w\nADD u v\n"
+            "RUN <<EOF\necho hi\nEOF\nCMD [\"x\"]\n")
+    assert dockerfile.stage_layer_counts(text) == (2, 3)
+
+
 def test_rewrite_refuses_unknown_keys() -> None:
     with pytest.raises(ValueError):
         dockerfile.rewrite("FROM python\nRUN true\n", {1: ("a",)})

@@ -113,7 +113,7 @@ def test_pep691_json_page(content_type):
     links = parse_project_page(json.dumps(PYPI_JSON).encode(), PAGE, content_type)
     wheel, sdist, anywheel = links
     assert wheel == Link(PYPI_JSON["files"][0]["filename"], PYPI_JSON["files"][0]["url"], (("sha256", H1),),
-                         ">=3.9", core_metadata=f"sha256={M1}")
+                         ">=3.9", core_metadata=f"sha256={M1}", size=23000)
     assert sdist == Link("markupsafe-3.0.2.tar.gz", "https://pypi.org/files/markupsafe-3.0.2.tar.gz",
                          (("blake2b_256", "ab"), ("sha256", H4)), None, True, "broken", True)
     assert anywheel == Link("MarkupSafe-3.0.2-py3-none-any.whl",

@@ -338,3 +338,20 @@ def test_zipapp_is_deflated_to_keep_layer_definitions_small():
     data = installer_zipapp()
     assert len(data) < 30_000
     assert all(i.compress_type == zf.ZIP_DEFLATED for i in zf.ZipFile(__import__("io").BytesIO(data)).infolist())
+
+
+def test_two_wheels_of_one_layer_may_share_a_file_only_with_the_same_content(zipapp, tmp_path):
+    from tests.e2e.localindex import make_wheel
+
+    def wheel(name: str, shared: bytes) -> Path:
+        filename, data = make_wheel(name, "1.0", files={"ns/__init__.py": shared, f"{name}/x.py": b""})
+        (tmp_path / filename).write_bytes(data)
+        return tmp_path / filename
+
+    same = install(zipapp, tmp_path / "same", wheel("one", b"# ns\n"), wheel("two", b"# ns\n"))
+    assert same.returncode == 0, same.stderr
+    assert (tmp_path / "same" / SITE / "ns" / "__init__.py").read_bytes() == b"# ns\n"
+    differ = install(zipapp, tmp_path / "differ", wheel("one", b"# ns\n"), wheel("three", b"# other\n"))
+    assert differ.returncode == 1
+    assert "cannot install three-1.0-py3-none-any.whl" in differ.stderr
+    assert "ns/__init__.py is also installed, with other content, by another wheel" in differ.stderr

@@ -4,23 +4,53 @@ import random
 
 import pytest
 
-from frontend.plan import PackageChoice, context_name, plan_layers
+from frontend.errors import FrontendError
+from frontend.plan import (DEFAULT_MAX_LAYERS, LARGE_WHEEL_BYTES, LayerCount, PackageChoice, bucket,
+                           check_total, context_name, default_budget, plan_layers)
 
 
-def pkg(name: str, version: str = "1.0") -> PackageChoice:
-    return PackageChoice(name=name, version=version, filename=f"{name}-{version}-py3-none-any.whl",
-                         url=f"https://files.example/{name}.whl", sha256="0" * 64, tag="py3-none-any")
+def pkg(name: str, version: str = "1.0", size: int | None = 1000, tag: str = "py3-none-any") -> PackageChoice:
+    return PackageChoice(name=name, version=version, filename=f"{name}-{version}-{tag}.whl",
+                         url=f"https://files.example/{name}-{version}.whl", sha256="0" * 64, tag=tag,
+                         size=size)
+
+
+def big(name: str, version: str = "1.0") -> PackageChoice:
+    return pkg(name, version, size=LARGE_WHEEL_BYTES * 3, tag="cp313-cp313-manylinux_2_17_x86_64")
+
+
+def where(plan) -> dict[str, str]:
+    """package name → context of its layer"""
+    return {p.name: layer.context for layer in plan.layers for p in layer.packages}
+
+
+def names(n: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    return sorted({"".join(rng.choice("abcdefghijklmnopqrstuvwxyz-") for _ in range(rng.randint(3, 12))).strip("-")
+                   or "x" for _ in range(n)})
 
 
 def test_one_layer_per_package_ordered_by_name_whatever_the_input_order():
-    names = ["requests", "flask", "zope.interface", "charset-normalizer", "idna"]
-    shuffled = names[:]
+    names_ = ["requests", "flask", "zope.interface", "charset-normalizer", "idna"]
+    shuffled = names_[:]
     random.Random(1).shuffle(shuffled)
-    a = plan_layers([pkg(n) for n in names], "pylayers-1")
+    a = plan_layers([pkg(n) for n in names_], "pylayers-1")
     b = plan_layers([pkg(n) for n in shuffled], "pylayers-1")
     assert a == b
-    assert [layer.packages[0].name for layer in a.layers] == sorted(names)
+    assert [layer.packages[0].name for layer in a.layers] == sorted(names_)
     assert a.contexts[0] == "pylayers-1-charset-normalizer"
+
+
+def test_large_wheels_go_below_small_ones_then_volatile_on_top():
+    plan = plan_layers([pkg("a"), big("zeta"), pkg("b"), big("numpy"), pkg("mine"), pkg("app")], "p",
+                       volatile=("mine", "app", "not-installed"))
+    assert [layer.label for layer in plan.layers] == [
+        "numpy 1.0", "zeta 1.0", "a 1.0", "b 1.0", "mine 1.0", "app 1.0"]
+
+
+def test_unknown_size_counts_platform_wheels_as_large():
+    plan = plan_layers([pkg("a", size=None), pkg("z", size=None, tag="cp313-cp313-linux_x86_64")], "p")
+    assert [layer.label for layer in plan.layers] == ["z 1.0", "a 1.0"]
 
 
 def test_a_pin_change_moves_no_other_package():
@@ -30,6 +60,85 @@ def test_a_pin_change_moves_no_other_package():
     diff = [(x, y) for x, y in zip(before.layers, after.layers) if x != y]
     assert len(diff) == 1 and diff[0][1].label == "b 2.0"
     assert before.contexts == after.contexts
+
+
+def test_past_the_budget_packages_share_buckets_and_the_budget_holds():
+    packages = [pkg(n) for n in names(250)] + [big(f"heavy{i}") for i in range(12)]
+    plan = plan_layers(packages, "p", max_layers=40, volatile=("heavy3", names(250)[7]))
+    assert len(plan.layers) <= 40
+    assert sorted(where(plan)) == sorted(p.name for p in packages)
+    heavy = [layer for layer in plan.layers if layer.packages[0].name.startswith("heavy")]
+    assert all(len(layer.packages) == 1 for layer in heavy)  # 11 large ones fit their 19 slots
+    assert plan.layers[-2].label == "heavy3 1.0" and plan.layers[-1].packages[0].name == names(250)[7]
+    assert len(set(plan.contexts)) == len(plan.contexts)
+
+
+def test_large_wheels_beyond_half_the_budget_share_heavy_buckets():
+    plan = plan_layers([big(f"h{i}") for i in range(30)] + [pkg(n) for n in names(30)], "p", max_layers=20)
+    assert len(plan.layers) <= 20
+    assert all(all(p.name.startswith("h") for p in layer.packages)
+               for layer in plan.layers if "--heavy-" in layer.context)
+
+
+def _random_plan_properties(change, runs: int = 1000, budget: int = 30):
+    rng = random.Random(7)
+    universe = names(400, seed=3)
+    for _ in range(runs):
+        chosen = rng.sample(universe, rng.randint(budget + 1, 300))
+        packages = {n: (big(n) if rng.random() < 0.1 else pkg(n)) for n in chosen}
+        before = plan_layers(list(packages.values()), "p", max_layers=budget)
+        moved, after = change(rng, packages, universe)
+        plan = plan_layers(list(after.values()), "p", max_layers=budget)
+        yield before, plan, moved
+
+
+def test_1000_random_pin_changes_move_no_other_package_and_change_one_layer():
+    def change(rng, packages, universe):
+        name = rng.choice(sorted(packages))
+        old = packages[name]
+        new = pkg(name, "2.0", size=old.size, tag=old.tag)
+        return name, {**packages, name: new}
+
+    for before, after, moved in _random_plan_properties(change):
+        a, b = where(before), where(after)
+        assert {n for n in a if a[n] != b[n]} == set()  # nobody moves, not even the changed one
+        assert len(set(before.layers) - set(after.layers)) == 1  # exactly one layer changes
+        assert before.contexts == after.contexts
+
+
+def test_1000_random_additions_and_removals_change_at_most_one_layer():
+    def change(rng, packages, universe):
+        if rng.random() < 0.5:
+            name = rng.choice([n for n in universe if n not in packages])
+            return name, {**packages, name: pkg(name)}
+        name = rng.choice(sorted(packages))
+        return name, {n: p for n, p in packages.items() if n != name}
+
+    for before, after, moved in _random_plan_properties(change):
+        if min(len(where(before)), len(where(after))) > 30:  # both past the budget
+            a, b = where(before), where(after)
+            assert {n for n in a.keys() & b.keys() if a[n] != b[n]} == set()
+            assert len(set(before.layers) ^ set(after.layers)) <= 2  # one layer replaced (or added/removed)
+
+
+def test_a_package_bucket_depends_on_its_name_and_the_budget_only():
+    alone = where(plan_layers([pkg(n) for n in names(100)], "p", max_layers=10))
+    with_others = where(plan_layers([pkg(n) for n in names(100) + names(100, seed=9)], "p", max_layers=10))
+    assert all(with_others[n] == ctx for n, ctx in alone.items())
+    assert bucket("requests", 30) == 2  # sha256 based: the same everywhere
+
+
+def test_budget_too_small_for_the_volatile_packages_is_refused():
+    with pytest.raises(FrontendError, match="PYLAYERS_MAX_LAYERS"):
+        plan_layers([pkg(n) for n in "abcdef"], "p", max_layers=3, volatile=("a", "b"))
+
+
+def test_default_budget_and_total_check():
+    assert default_budget(10) == DEFAULT_MAX_LAYERS and default_budget(50) == 40 and default_budget(200) == 2
+    assert check_total(LayerCount(5, 10, 60), "s") is None
+    assert "lower PYLAYERS_MAX_LAYERS" in check_total(LayerCount(5, 30, 60), "s")
+    with pytest.raises(FrontendError, match="PYLAYERS_MAX_LAYERS=70 or lower"):
+        check_total(LayerCount(5, 50, 80), "final")
 
 
 def test_context_names_are_valid_reference_components():

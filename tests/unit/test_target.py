@@ -181,3 +181,18 @@ def test_probe_reads_the_musl_version_from_the_elf_interpreter(tmp_path):
     elf = probe["elf"](sys.executable)
     assert elf["class"] == (2 if sys.maxsize > 2**32 else 1) and "/ld-" in elf["interpreter"]
     assert probe["elf"](__file__) is None
+
+
+def test_probe_lists_the_distributions_of_the_site_directories(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    xy = "python{}.{}".format(*sys.version_info[:2])
+    info = venv / "lib" / xy / "site-packages" / "Old_Tool-1.2.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: Old_Tool\nVersion: 1.2\n")
+    (tmp_path / "elsewhere-1.0.dist-info").mkdir()  # the cwd is not a site directory
+    (tmp_path / "elsewhere-1.0.dist-info" / "METADATA").write_text("Name: elsewhere\nVersion: 1.0\n")
+    out = subprocess.run([str(venv / "bin" / "python"), "-c", PROBE_SCRIPT], capture_output=True,
+                         check=True, cwd=tmp_path).stdout
+    target = TargetEnv.from_probe(out)
+    assert [(d.name, d.version, d.path) for d in target.installed] == [("old-tool", "1.2", str(info))]

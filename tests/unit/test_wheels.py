@@ -168,3 +168,9 @@ def test_from_a_parsed_pypi_page():
     assert choose(links).sha256 == sha(2)
     with pytest.raises(InputError, match="requires Python >=3.9 and the target has Python 3.8.10"):
         choose(links, tags=target_tags(["manylinux_2_17_x86_64"], (3, 8), "cp38") + MANYLINUX, python="3.8.10")
+
+
+def test_the_choice_carries_the_size_the_index_gives():
+    sized = Link("six-1.17.0-py2.py3-none-any.whl", f"{FILES}/six.whl", (("sha256", sha(1)),), None, size=11050)
+    assert choose([sized], pin("1.17.0", name="six")).size == 11050
+    assert choose(MARKUPSAFE).size is None

@@ -1,0 +1,98 @@
+"""Files that two wheels of one install step would both write, found before any layer is built.
+
+pip installs packages one after the other into one directory: when two wheels ship the same path,
+the one installed last wins, and pip picks that order from the dependency graph. pylayers builds
+each layer on its own and stacks them, so the upper layer would win instead. Both agree when the
+two files are the same; when they differ, the result would depend on an order nobody chose, and
+the build fails with the packages and paths.
+
+SCRIPT runs in the target (stdlib only, Python 3.9+) with every wheel of the step mounted. It
+reads each wheel's zip directory (not its data): the path each entry installs to (the scheme's
+purelib/platlib, `.data/<key>/` entries under that key's path) with its CRC-32 and size as the
+content's identity, plus the console/gui scripts of entry_points.txt (identity: the entry point).
+Limits: files a package creates when it runs are not seen, and a `.data/headers` path uses the
+canonical project name where the installer uses the METADATA name (only their case may differ).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+from .errors import FrontendError
+from .resolve.wheels import PackageChoice
+
+SCRIPT = r"""
+import configparser, json, posixpath, sys, zipfile
+scheme = json.loads(sys.argv[1])
+owners = {}
+for arg in sys.argv[3:]:
+    name, path = arg.split("=", 1)
+    files = {}
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+        wheel = [i.filename for i in infos if i.filename.count("/") == 1
+                 and i.filename.endswith(".dist-info/WHEEL")]
+        info_dir = wheel[0].split("/")[0] if wheel else None
+        text = zf.read(wheel[0]).decode("utf-8", "replace").lower() if wheel else ""
+        root = scheme["purelib"] if "root-is-purelib: true" in text else scheme["platlib"]
+        for i in infos:
+            parts = i.filename.split("/")
+            if i.filename.endswith("/"):
+                continue
+            if parts[0].endswith(".data") and len(parts) > 2:
+                if parts[1] not in scheme:
+                    continue
+                base = posixpath.join(scheme[parts[1]], name) if parts[1] == "headers" else scheme[parts[1]]
+                target = posixpath.join(base, *parts[2:])
+            else:
+                target = posixpath.join(root, i.filename)
+            files[posixpath.normpath(target)] = "%08x:%d" % (i.CRC, i.file_size)
+        entry_points = info_dir and info_dir + "/entry_points.txt"
+        if entry_points in zf.namelist():
+            parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
+            parser.optionxform = str
+            try:
+                parser.read_string(zf.read(entry_points).decode("utf-8", "replace"))
+            except configparser.Error:
+                pass
+            for section in ("console_scripts", "gui_scripts"):
+                if parser.has_section(section):
+                    for key, value in parser.items(section):
+                        files[posixpath.join(scheme["scripts"], key.strip())] = "entry:" + value.strip()
+    for target, identity in files.items():
+        owners.setdefault(target, []).append([name, identity])
+with open(sys.argv[2], "w") as out:
+    json.dump({p: o for p, o in sorted(owners.items()) if len(o) > 1}, out, sort_keys=True)
+"""
+RESULT_FILE = "overlaps.json"
+SHOWN_PATHS = 3
+
+
+def conflicts(data: bytes, packages: Sequence[PackageChoice]) -> tuple[str, ...]:
+    """One message per set of packages that ship one path with different content."""
+    versions = {p.name: p.version for p in packages}
+    try:
+        found = json.loads(data)
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for path, owners in found.items():
+            if len({identity for _, identity in owners}) > 1:
+                groups.setdefault(tuple(sorted({name for name, _ in owners})), []).append(path)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise FrontendError(f"the overlap check printed invalid output ({exc}): {data[:200]!r}") from None
+    return tuple(_message(names, sorted(paths), versions) for names, paths in sorted(groups.items()))
+
+
+def _message(names: tuple[str, ...], paths: list[str], versions: dict[str, str]) -> str:
+    who = " and ".join(f"{n}=={versions.get(n, '?')}" for n in names)
+    shown = ", ".join(paths[:SHOWN_PATHS]) + (f" (and {len(paths) - SHOWN_PATHS} more)"
+                                               if len(paths) > SHOWN_PATHS else "")
+    return (f"{who} install the same files with different content: {shown}. pip would keep the "
+            "copy of whichever it installs last, so the image would depend on install order: pin "
+            "only one of them, or build with --build-arg PYLAYERS_DISABLE=1")
+
+
+def check(data: bytes, packages: Sequence[PackageChoice]) -> None:
+    found = conflicts(data, packages)
+    if found:
+        raise FrontendError("\n".join(found))
