@@ -37,6 +37,7 @@ class LockedFile:
     filename: str
     url: str | None  # None: the lock names the file only (poetry.lock), the index gives its URL
     sha256: str | None
+    size: int | None = None  # bytes, when the lock says (uv.lock, pylock.toml): the layer plan uses it
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,11 @@ def marker_holds(text: str | None, markers: Mapping[str, str], extras: Iterable[
 
 def url_filename(url: str) -> str:
     return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+
+
+def size_of(value: Any) -> int | None:
+    """A file's "size" in a lock: a byte count, or None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def sha256_of(value: Any) -> str | None:

@@ -19,8 +19,8 @@ from packaging.pylock import Package, PackageArchive, Pylock, PylockValidationEr
 from packaging.utils import canonicalize_name
 
 from ..errors import InputError
-from .locks import (LockedFile, LockedPackage, LockedSet, line_of, load_toml, table_lines, url_filename,
-                    well_formed)
+from .locks import (LockedFile, LockedPackage, LockedSet, line_of, load_toml, size_of, table_lines,
+                    url_filename, well_formed)
 
 _PYLOCK_NAME = re.compile(r"^pylock\.([^.]+\.)?toml$")
 _PACKAGE_INDEX = re.compile(r"^packages\[(\d+)\]")
@@ -98,6 +98,7 @@ def _locked(path: str, package: Package, line: int) -> LockedPackage:
             raise InputError(path, line, f"{package.name}: a wheel with a local path and no URL: "
                              "not supported yet")
         name = getattr(wheel, "name", None) or url_filename(wheel.url)
-        files.append(LockedFile(name, wheel.url, (wheel.hashes or {}).get("sha256")))
+        files.append(LockedFile(name, wheel.url, (wheel.hashes or {}).get("sha256"),
+                                size_of(getattr(wheel, "size", None))))
     return LockedPackage(name=package.name, version=str(package.version or ""), file=path, line=line,
                          wheels=tuple(files), sdist=package.sdist is not None, index=package.index)

@@ -17,7 +17,8 @@ from packaging.utils import canonicalize_name
 
 from ..errors import InputError
 from .locks import (LockedFile, LockedPackage, LockedSet, Selection, chosen_extras, chosen_groups,
-                    line_of, load_toml, marker_holds, sha256_of, table_lines, url_filename, well_formed)
+                    line_of, load_toml, marker_holds, sha256_of, size_of, table_lines, url_filename,
+                    well_formed)
 
 SUPPORTED_VERSION = 1
 _LOCAL_SOURCES = ("editable", "virtual", "directory", "path")
@@ -163,7 +164,8 @@ class _Lock:
             url = wheel.get("url") or source_url if isinstance(wheel, dict) else None
             if not isinstance(url, str):
                 raise InputError(self.path, line, f"{package['name']}: a wheel without a URL")
-            wheels.append(LockedFile(url_filename(url), url, sha256_of(wheel.get("hash"))))
+            wheels.append(LockedFile(url_filename(url), url, sha256_of(wheel.get("hash")),
+                                     size_of(wheel.get("size"))))
         return LockedPackage(name=canonicalize_name(package["name"]), version=str(package.get("version", "")),
                              file=self.path, line=line, wheels=tuple(wheels), sdist="sdist" in package,
                              index=(package.get("source") or {}).get("registry"))

@@ -58,8 +58,8 @@ def _wheel_version(wheels: Sequence[LockedFile]) -> str:
 
 
 def _links(package: LockedPackage) -> tuple[Link, ...]:
-    return tuple(Link(filename=w.filename, url=w.url or "", hashes=(("sha256", w.sha256),) if w.sha256 else ())
-                 for w in package.wheels)
+    return tuple(Link(filename=w.filename, url=w.url or "", hashes=(("sha256", w.sha256),) if w.sha256 else (),
+                      size=w.size) for w in package.wheels)
 
 
 def _index_links(packages: Sequence[LockedPackage], fetch_all: FetchAll | None, errors: list[InputError]

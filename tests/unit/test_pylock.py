@@ -44,6 +44,7 @@ def test_wheels_carry_url_and_sha256():
                                                TAGS, "3.13.1", fetch_all=None)}
     assert chosen["attrs"].filename == "attrs-25.4.0-py3-none-any.whl"
     assert chosen["attrs"].sha256 == "adcf7e2a1fb3b36ac48d97835bb6d8ade15b8dcce26aba8bf1d14847b57a3373"
+    assert chosen["attrs"].size == 67615  # for the layer plan's size classes
 
 
 def test_extras_and_dependency_groups_markers():

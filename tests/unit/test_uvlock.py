@@ -147,3 +147,9 @@ def test_a_workspace_member_dependency_is_not_supported_yet():
                             b'name = "six"\nversion = "1.17.0"\nsource = { editable = "packages/six" }')
     assert error(member) == ("/app/uv.lock:111: six comes from an editable source (a local project): not "
                              "supported yet (pylayers installs wheels from an index or a URL)")
+
+
+def test_wheels_carry_their_size_to_the_choice():
+    found = parse_uv_lock("/app/uv.lock", lock(), LockOptions("uv", "uv.lock"), LINUX_313)
+    chosen = {c.name: c for c in choose_locked(found.packages, TAGS, "3.13.1")}
+    assert chosen["attrs"].size == 67615
