@@ -85,7 +85,12 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def copy_example(name: str, dest: Path) -> Path:
+    """The example's build context, its `# syntax=` line naming the frontend under test."""
     shutil.copytree(REPO / "examples" / name, dest, dirs_exist_ok=True)
+    dockerfile = dest / "Dockerfile"
+    first, _, rest = dockerfile.read_text().partition("\n")
+    if first.startswith("# syntax="):
+        dockerfile.write_text(f"# syntax={FRONTEND}\n{rest}")
     return dest
 
 

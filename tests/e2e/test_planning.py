@@ -133,7 +133,9 @@ def test_one_pin_change_rebuilds_and_pushes_one_layer(docker_client, big):
     assert "tiny123-1.1" in changed[0][1][2] and set(changed[0][0][2]) - set(changed[0][1][2]) == {"tiny123-1.0"}
     old, new = _blobs(f"{name}:v1"), _blobs(f"{name}:v2")
     pushed = {d: s for d, s in new.items() if d not in old}
-    assert len(pushed) == 2, pushed  # COPY requirements.txt and the group of tiny123
+    # of the package layers, only tiny123's group is new; the others are the stage's own layers
+    # below them (COPY requirements.txt; WORKDIR's when BuildKit ran it again)
+    assert [d for d, _, _ in after if d in pushed] == [changed[0][1][0]] and len(pushed) <= 3, pushed
     print(f"one pin: {second.seconds:.1f} s, pushed {len(pushed)} new blobs, {sum(pushed.values())} bytes "
           f"(the package layer: {changed[0][1][1]} bytes)")
 
@@ -150,7 +152,9 @@ def test_adding_a_package_changes_at_most_one_layer(big):
     assert len(rebuilt) == 1 and "newcomer 1.0" in rebuilt[0], rebuilt
     before, after = _package_layers(f"{name}:v1"), _package_layers(f"{name}:v3")
     assert len(set(after) - set(before)) == 1 and len(set(before) - set(after)) <= 1
-    assert len([d for d in _blobs(f"{name}:v3") if d not in _blobs(f"{name}:v1")]) == 2
+    pushed = [d for d in _blobs(f"{name}:v3") if d not in _blobs(f"{name}:v1")]
+    new_layers = [layer for layer in after if layer not in before]
+    assert [d for d, _, _ in after if d in pushed] == [d for d, _, _ in new_layers]  # only that one
 
 
 def test_volatile_packages_go_on_top_in_their_own_layers(docker_client, big):
@@ -172,11 +176,12 @@ def test_too_many_layers_are_refused_with_what_to_do(big):
 
 
 def test_pylayers_merge_0_builds_the_same_packages_with_plain_copies(docker_client, big):
-    workdir, name, _ = big
+    workdir, name, first = big
     result = buildx(workdir, "--load", "-t", f"{name}:merge0", "--build-arg", "PYLAYERS_MERGE=0",
                     timeout=1800).check()
     assert "COPY --from=pylayers-1--group-" in result.output and "COPY --link" not in result.output
-    assert _rebuilt(result.output) == [] and package_steps(result.output)  # the same layer builds
+    # the same layers as with MergeOp (cached, unless a prune on this engine dropped them)
+    assert set(package_steps(result.output)) == set(package_steps(first.output))
     out = json.loads(run(docker_client, f"{name}:merge0", "python", "-c", CHECK))
     assert out == {"bad": {}, "dists": N + 1}
 

@@ -28,3 +28,25 @@ def test_pylayers_merge_0_turns_link_off_without_a_warning():
     client = Client(llb_caps=())
     assert build.use_merge(client, config.from_opts({"build-arg:PYLAYERS_MERGE": "0"})) is False
     assert client.warnings == []
+
+
+def test_definitions_of_125_layers_fit_the_4_mib_message_of_the_delegated_solve():
+    from types import MappingProxyType
+
+    from frontend import layerdefs, llb
+    from frontend.plan import Layer
+    from frontend.resolve.wheels import PackageChoice
+    from frontend.target import TargetEnv
+
+    scheme = {k: f"/opt/venv/{k}" for k in ("purelib", "platlib", "headers", "scripts", "data")}
+    target = TargetEnv(markers=MappingProxyType({}), tags=(), python_version="3.13", python_full_version="3.13.1",
+                       interpreter="/opt/venv/bin/python", base_interpreter="/usr/bin/python3.13",
+                       scheme=MappingProxyType(scheme), libc="glibc 2.41", prefix="/opt/venv")
+    base = llb.image("localhost:5000/python:3.13-trixie")
+    total = 0
+    for i in range(125):
+        layer = Layer(f"p-{i}", tuple(PackageChoice(f"pkg{i}x{j}", "1.0", f"pkg{i}x{j}-1.0-py3-none-any.whl",
+                                                    f"https://files.example/{i}/{j}.whl", "0" * 64, "py3-none-any")
+                                      for j in range(2)))
+        total += len(llb.marshal(layerdefs.layer_state(base, layer, target, f"{i}/125")).SerializeToString())
+    assert total < 3 << 20, total
