@@ -205,7 +205,8 @@ def project_layer(stage: StageResult, base_state, target: TargetEnv, locked, con
 def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, target: TargetEnv, text: str):
     env = {**step_args(text, step, solver.config.build_args), **_env_map(stage.env)}  # a RUN's environment
     sets = read_requirements(solver, stage, step, name, env)
-    return choose_wheels(solver.fetch_pages, sets, step.options, target, env, fetch_files=solver.fetch_files)
+    return choose_wheels(solver.fetch_pages, sets, step.options, target, env, fetch_files=solver.fetch_files,
+                         wheel_metadata=solver.wheel_metadata)
 
 
 def probe_target(solver: Solver, stage: StageResult, interpreter: tuple[str, str],

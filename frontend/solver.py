@@ -16,6 +16,7 @@ from . import llb
 from ._pb import gateway_pb2
 from .config import Config
 from .errors import FrontendError, GatewayError
+from .resolve.lazywheel import metadata_from_ranges
 
 FETCH_PARALLELISM = 64
 
@@ -110,6 +111,25 @@ class Solver:
         except GatewayError:
             return self._each(self.fetch_page, urls)
 
+    def wheel_metadata(self, wheels: Sequence[tuple[str, str, str]]) -> list[bytes]:
+        """The METADATA of wheels (url, sha256, filename) the index has no metadata file for.
+
+        The daemon fetches each wheel under the same key as its layer's http source (so it is
+        downloaded once, and cached by its checksum); only its zip directory and METADATA are read.
+        """
+        fetches = [Fetch(url, filename, checksum=f"sha256:{sha}", name=f"pylayers: fetch {url}")
+                   for url, sha, filename in wheels]
+        if not fetches:
+            return []
+        ref = self.solve_state(self._batch_tree(fetches))
+
+        def metadata(f: Fetch) -> bytes:
+            path = "/" + f.filename
+            size = self.client.stat_file(ref, path).size
+            return metadata_from_ranges(lambda offset, n: self.client.read_range(ref, path, offset, n),
+                                        size, f.filename)
+        return self._each(metadata, fetches)
+
     def fetch_batch(self, fetches: Sequence[Fetch]) -> list[bytes]:
         """All downloads in one solve (their http sources merged side by side), read in parallel.
 
@@ -118,16 +138,19 @@ class Solver:
         """
         if not fetches:
             return []
+        ref = self.solve_state(self._batch_tree(fetches))
+        return self._each(lambda f: self.read(ref, "/" + f.filename), fetches)
+
+    def _batch_tree(self, fetches: Sequence[Fetch]):
+        """Every download side by side in one tree, each under its own file name."""
         unique = list({f.filename: f for f in fetches}.values())
         sources = [llb.http(f.url, checksum=f.checksum, filename=f.filename, name=f.name) for f in unique]
         if len(sources) == 1 or "mergeop" in self.client.llb_caps:
-            tree = llb.merge(sources, name="pylayers: index documents")
-        else:
-            tree = llb.scratch()
-            for f, src in zip(unique, sources):
-                tree = tree.copy(src, "/" + f.filename, "/" + f.filename)
-        ref = self.solve_state(tree)
-        return self._each(lambda f: self.read(ref, "/" + f.filename), fetches)
+            return llb.merge(sources, name="pylayers: index documents")
+        tree = llb.scratch()
+        for f, src in zip(unique, sources):
+            tree = tree.copy(src, "/" + f.filename, "/" + f.filename)
+        return tree
 
     @staticmethod
     def _each(fn, items: Sequence) -> list:

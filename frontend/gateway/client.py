@@ -86,6 +86,12 @@ class Client:
                 return b"".join(parts)
 
     @_rpc
+    def read_range(self, ref_id: str, path: str, offset: int, length: int) -> bytes:
+        """`length` bytes of a file from `offset` (fewer at its end); at most READ_CHUNK."""
+        span = gateway_pb2.FileRange(Offset=offset, Length=min(length, READ_CHUNK))
+        return self.stub.ReadFile(gateway_pb2.ReadFileRequest(Ref=ref_id, FilePath=path, Range=span)).Data
+
+    @_rpc
     def stat_file(self, ref_id: str, path: str):
         return self.stub.StatFile(gateway_pb2.StatFileRequest(Ref=ref_id, Path=path)).stat
 

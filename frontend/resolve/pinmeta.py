@@ -1,8 +1,9 @@
 """The METADATA of chosen wheels, for checking pins against their dependencies.
 
-PEP 658 files the index announces are fetched with their sha256; for the others the `.metadata`
-file is tried anyway (PyPI mirrors often serve files they do not announce), and the wheel itself
-is read when the index has none.
+PEP 658 files the index announces are fetched with their sha256. For the others, the wheel's own
+METADATA is read lazily when the caller can (`wheel_metadata`: the wheel is fetched with its
+sha256, as its layer will be, so a rebuild makes no request); otherwise the `.metadata` file is
+tried anyway (PyPI mirrors often serve files they do not announce) before the whole wheel is read.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from .wheels import PackageChoice
 
 FetchAll = Callable[[Sequence[str]], Sequence[bytes | None]]
 FetchFiles = Callable[[Sequence[tuple[str, str | None]]], Sequence[bytes]]
+WheelMetadata = Callable[[Sequence[tuple[str, str, str]]], Sequence[bytes]]  # (url, sha256, filename)
 
 
-def choice_metadata(fetch_all: FetchAll | None, fetch_files: FetchFiles,
-                    choices: Sequence[PackageChoice]) -> dict[str, bytes]:
+def choice_metadata(fetch_all: FetchAll | None, fetch_files: FetchFiles, choices: Sequence[PackageChoice],
+                    wheel_metadata: WheelMetadata | None = None) -> dict[str, bytes]:
     """name → METADATA text, in at most two rounds of fetches."""
+    if wheel_metadata is not None:
+        return _announced_or_lazy(fetch_files, wheel_metadata, choices)
     announced = [c for c in choices if c.metadata]
     guessed = [c for c in choices if not c.metadata] if fetch_all is not None else []
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -36,4 +40,16 @@ def choice_metadata(fetch_all: FetchAll | None, fetch_files: FetchFiles,
     if wheels:
         bodies = fetch_files([(c.url, c.sha256) for c in wheels])
         found.update((c.name, metadata_from_wheel(body, c.filename)) for c, body in zip(wheels, bodies))
+    return found
+
+
+def _announced_or_lazy(fetch_files: FetchFiles, wheel_metadata: WheelMetadata,
+                       choices: Sequence[PackageChoice]) -> dict[str, bytes]:
+    announced = [c for c in choices if c.metadata]
+    others = [c for c in choices if not c.metadata]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        files = pool.submit(fetch_files, [(c.metadata_url, c.metadata_sha256) for c in announced])
+        lazy = pool.submit(wheel_metadata, [(c.url, c.sha256, c.filename) for c in others])
+        found = dict(zip((c.name for c in announced), files.result()))
+        found.update(zip((c.name for c in others), lazy.result()))
     return found

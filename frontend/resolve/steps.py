@@ -18,7 +18,7 @@ from ..errors import InputError, InputErrors, ResolutionError
 from ..inputs.requirements import Pin, RequirementSet, merge_pins, raise_errors
 from .index import parse_project_page, project_url, redact_url
 from .deps import MissingDependency, dependency_errors
-from .pinmeta import choice_metadata
+from .pinmeta import WheelMetadata, choice_metadata
 from .provider import Settings
 from .resolver import Request, Sources, resolve
 from .wheels import PackageChoice, select_wheel
@@ -44,7 +44,8 @@ class InstallOptions(Protocol):
 
 def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet], options: InstallOptions,
                   target: Target, env: Mapping[str, str] | Iterable[str],
-                  fetch_files: FetchFiles | None = None) -> tuple[PackageChoice, ...]:
+                  fetch_files: FetchFiles | None = None,
+                  wheel_metadata: WheelMetadata | None = None) -> tuple[PackageChoice, ...]:
     """The wheel of every pin that applies to the target, sorted by name; InputError(s) otherwise."""
     env = environment(env)
     errors: list[InputError] = []
@@ -73,7 +74,8 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
     raise_errors(errors)
     if fetch_files is not None and not options.no_deps:
         try:
-            check_dependencies(fetch_files, choices, pins, target, fetch_all=fetch_all)
+            check_dependencies(fetch_files, choices, pins, target, fetch_all=fetch_all,
+                               wheel_metadata=wheel_metadata)
         except (InputError, InputErrors) as exc:
             found = exc.errors if isinstance(exc, InputErrors) else (exc,)
             if resolution.hash_mode or not any(isinstance(e, MissingDependency) for e in found):
@@ -105,12 +107,13 @@ class _Resolution:
 
 
 def check_dependencies(fetch_files: FetchFiles, choices: Sequence[PackageChoice], pins: Sequence[Pin],
-                       target: Target, fetch_all: FetchAll | None = None) -> None:
+                       target: Target, fetch_all: FetchAll | None = None,
+                       wheel_metadata: WheelMetadata | None = None) -> None:
     """Every chosen wheel's declared dependencies must be pinned, at versions it accepts.
 
-    The metadata comes from resolve/pinmeta.py (without `fetch_all`, only announced PEP 658 files).
+    The metadata comes from resolve/pinmeta.py: announced PEP 658 files, else the wheels themselves.
     """
-    metadata = choice_metadata(fetch_all, fetch_files, choices)
+    metadata = choice_metadata(fetch_all, fetch_files, choices, wheel_metadata)
     raise_errors(dependency_errors(choices, {p.name: p for p in pins}, metadata, target.markers))
 
 

@@ -30,3 +30,26 @@ def test_announced_files_then_guesses_then_wheels():
     assert pages == [["https://f/b-1.0-py3-none-any.whl.metadata", "https://f/c-1.0-py3-none-any.whl.metadata"]]
     assert files == [[("https://f/a-1.0-py3-none-any.whl.metadata", "9" * 64)],
                      [("https://f/c-1.0-py3-none-any.whl", choice("c", False).sha256)]]
+
+
+def test_with_lazy_wheel_reads_nothing_is_guessed_and_each_wheel_is_read_by_its_checksum():
+    pages, files, lazy = [], [], []
+
+    def fetch_all(urls):
+        pages.append(list(urls))
+        return [None for _ in urls]
+
+    def fetch_files(items):
+        files.append(list(items))
+        return [b"Name: a\n" for _ in items]
+
+    def wheel_metadata(items):
+        lazy.append(list(items))
+        return [f"Name: {f.split('-')[0]}\n".encode() for _, _, f in items]
+
+    chosen = [choice("a", True), choice("b", False), choice("c", False)]
+    found = choice_metadata(fetch_all, fetch_files, chosen, wheel_metadata)
+    assert found == {"a": b"Name: a\n", "b": b"Name: b\n", "c": b"Name: c\n"}
+    assert pages == []  # no .metadata guess: on a mirror each one would be a 404 in every build
+    assert files == [[("https://f/a-1.0-py3-none-any.whl.metadata", "9" * 64)]]
+    assert lazy == [[(c.url, c.sha256, c.filename) for c in chosen[1:]]]

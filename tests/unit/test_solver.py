@@ -77,3 +77,20 @@ def test_files_with_checksums_keep_them():
     (source,) = [op.source for op in client.solves[0] if op.HasField("source")]
     assert source.attrs["http.checksum"] == "sha256:" + "ab" * 32
     assert source.attrs["http.filename"].endswith("-x-1.0-py3-none-any.whl.metadata")
+
+
+def test_wheel_metadata_reads_ranges_of_wheels_fetched_under_their_layer_file_name():
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("x-1.0.dist-info/METADATA", b"Name: x\n")
+    url = "https://files.example/x-1.0-py3-none-any.whl"
+    client = FakeClient({url: buf.getvalue()})
+    client.stat_file = lambda ref, path: type("Stat", (), {"size": len(client.refs[ref][path])})()
+    client.read_range = lambda ref, path, offset, n: client.refs[ref][path][offset:offset + n]
+    solver = Solver(client, config.from_opts({}))
+    assert solver.wheel_metadata([(url, "cd" * 32, "x-1.0-py3-none-any.whl")]) == [b"Name: x\n"]
+    (source,) = [op.source for op in client.solves[0] if op.HasField("source")]
+    assert dict(source.attrs) == {"http.checksum": "sha256:" + "cd" * 32, "http.filename": "x-1.0-py3-none-any.whl"}
