@@ -17,7 +17,7 @@ from typing import Mapping
 from . import config as config_mod
 from . import dockerfile, layerdefs, llb, lockstep, overlaps, preinstalled
 from .dockerfile.args import step_args
-from .errors import FrontendError, InputError
+from .errors import FrontendError, InputError, InputErrors, SourceLines
 from .inputs.requirements import RequirementSet, parse_requirements
 from .plan import LayerCount, LayerPlan, check_total, default_budget, plan_layers
 from .resolve.steps import choose_wheels
@@ -44,6 +44,14 @@ def build(client, fenv):
     solver = Solver(client, config)
     inputs = client.inputs() if "frontend.inputs" in client.caps else {}
     name, text = read_dockerfile(solver, fenv, config, inputs)
+    try:
+        return build_dockerfile(client, config, solver, inputs, name, text)
+    except FrontendError as exc:
+        raise located(exc, name, text)
+
+
+def build_dockerfile(client, config, solver: Solver, inputs, name: str, text: str):
+    """The steps of the Dockerfile `name` (`text`) built, the rest delegated; the delegated result."""
     steps = find_steps(client, config, text, name)
     link = use_merge(client, config) if steps else True
     replacements: dict[int, tuple[str, ...]] = {}
@@ -95,6 +103,15 @@ def check_layers(client, rewritten: str, steps, results: Mapping[int, StepLayers
         warning = check_total(count, label)
         if warning:
             client.warn(warning)
+
+
+def located(exc: FrontendError, name: str, text: str) -> FrontendError:
+    """`exc` with the Dockerfile lines its input errors name, for BuildKit to show as a snippet."""
+    errors = exc.errors if isinstance(exc, InputErrors) else (exc,)
+    lines = tuple((e.line, e.line) for e in errors if isinstance(e, InputError) and e.file == name and e.line)
+    if lines and exc.source is None:
+        exc.source = SourceLines(name, text.encode("utf-8"), lines)
+    return exc
 
 
 def find_steps(client, config, text: str, name: str):

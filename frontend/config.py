@@ -13,6 +13,7 @@ from .errors import FrontendError
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 BUILD_ARG = "build-arg:"
+DEFAULT_FETCH_TIMEOUT = 300.0  # seconds one index page or metadata file may take
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Config:
     max_layers: int | None = None  # PYLAYERS_MAX_LAYERS: package layers per install step
     volatile: tuple[str, ...] = ()  # PYLAYERS_VOLATILE: canonical names pinned to the top
     merge: bool = True  # PYLAYERS_MERGE=0: plain COPY --from (no --link, no MergeOp)
+    fetch_timeout: float = DEFAULT_FETCH_TIMEOUT
 
     @property
     def platform(self) -> str:
@@ -58,6 +60,18 @@ def parse_cache_imports(opts: Mapping[str, str]) -> tuple[CacheImport, ...]:
     for ref in filter(None, opts.get("cache-from", "").split(",")):
         entries.append(CacheImport(type="registry", attrs=(("ref", ref.strip()),)))
     return tuple(entries)
+
+
+def _seconds(name: str, value: str, default: float) -> float:
+    if not value.strip():
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < 1e6:
+        raise FrontendError(f"build argument {name}={value!r}: expected a number of seconds")
+    return seconds
 
 
 def _truthy(value: str) -> bool:
@@ -96,6 +110,8 @@ def from_opts(opts: Mapping[str, str]) -> Config:
         max_layers=_max_layers(build_args.get("PYLAYERS_MAX_LAYERS", "")),
         volatile=_volatile(build_args.get("PYLAYERS_VOLATILE", "")),
         merge=not _falsy(build_args.get("PYLAYERS_MERGE", "")),
+        fetch_timeout=_seconds("PYLAYERS_FETCH_TIMEOUT", build_args.get("PYLAYERS_FETCH_TIMEOUT", ""),
+                               DEFAULT_FETCH_TIMEOUT),
     )
 
 

@@ -6,9 +6,25 @@ the error status of BuildKit's Return call, so its str() is what the user reads.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SourceLines:
+    """Where an error is, for BuildKit to show: a file, its bytes and 1-based (first, last) lines."""
+
+    filename: str
+    data: bytes
+    ranges: tuple[tuple[int, int], ...]
+
 
 class FrontendError(Exception):
-    """Root of every error the frontend reports to the user."""
+    """Root of every error the frontend reports to the user.
+
+    `source`, when set, travels with the error to the client, which prints those lines.
+    """
+
+    source: SourceLines | None = None
 
 
 class InputError(FrontendError):
@@ -38,4 +54,8 @@ class ResolutionError(FrontendError):
 
 
 class GatewayError(FrontendError):
-    """BuildKit's gateway failed or refused a request."""
+    """BuildKit's gateway failed or refused a request; `code` is the gRPC status name, if any."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code

@@ -15,6 +15,7 @@ from typing import Sequence
 from . import llb, overlaps
 from .installer import installer_zipapp
 from .plan import Layer
+from .resolve.index import redact_url
 from .resolve.wheels import PackageChoice
 from .target import PROBE_SCRIPT, TargetEnv
 
@@ -121,7 +122,10 @@ def wheel_mounts(packages: Sequence[PackageChoice]) -> tuple[list, list[str]]:
     """Each wheel (an http source pinned by its sha256) mounted at /wheels/<i>; their paths."""
     mounts, paths = [], []
     for i, pkg in enumerate(packages):
-        whl = llb.http(pkg.url, checksum=f"sha256:{pkg.sha256}", filename=pkg.filename)
+        # The vertex name is what BuildKit shows above a failed download (a wrong body: "digest
+        # mismatch"), so it names the package and the URL.
+        whl = llb.http(pkg.url, checksum=f"sha256:{pkg.sha256}", filename=pkg.filename,
+                       name=f"pylayers: wheel of {pkg.name} {pkg.version} from {redact_url(pkg.url)}")
         mounts.append(llb.Mount(f"/wheels/{i}", whl, readonly=True))
         paths.append(f"/wheels/{i}/{pkg.filename}")
     return mounts, paths

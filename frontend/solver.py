@@ -16,6 +16,8 @@ from . import llb
 from ._pb import gateway_pb2
 from .config import Config
 from .errors import FrontendError, GatewayError
+from .fetching import FetchNotFound, FetchPolicy, with_retries
+from .resolve.index import redact_url
 from .resolve.lazywheel import metadata_from_ranges
 
 FETCH_PARALLELISM = 64
@@ -60,6 +62,7 @@ class Solver:
     def __init__(self, client, config: Config) -> None:
         self.client = client
         self.config = config
+        self.policy = FetchPolicy(timeout=config.fetch_timeout)
 
     def cache_imports(self) -> list:
         return [gateway_pb2.CacheOptionsEntry(Type=c.type, Attrs=dict(c.attrs))
@@ -81,28 +84,38 @@ class Solver:
             return False
         return True
 
-    def fetch(self, item: Fetch) -> bytes:
-        source = llb.http(item.url, checksum=item.checksum, filename=item.filename, name=item.name)
-        return self.read(self.solve_state(source), "/" + item.filename)
+    def fetch(self, item: Fetch, attempt: int = 1) -> bytes:
+        """One try, under the policy's deadline.
+
+        BuildKit remembers a failed vertex, and a failed cache key, for the rest of the build: the
+        same source would fail again without a request. A retry therefore names its file apart
+        (the file name is part of an http source's digest and cache key, and is never sent)."""
+        filename, name = item.filename, item.name
+        if attempt > 1:
+            filename, name = f"try{attempt}-{filename}", f"{name or item.url} (try {attempt})"
+        source = llb.http(item.url, checksum=item.checksum, filename=filename, name=name)
+        return self.client.read_file(self.solve_state(source), "/" + filename, timeout=self.policy.timeout)
+
+    def fetch_retrying(self, item: Fetch) -> bytes:
+        """fetch() with retries. After a failed batch, try 1 answers from the batch's result."""
+        return with_retries(lambda attempt: self.fetch(item, attempt), redact_url(item.url), self.policy)
 
     def fetch_page(self, url: str) -> bytes | None:
         """An index page, or None when the index answers 404 (an unknown project)."""
         try:
-            return self.fetch(_page(url))
-        except GatewayError as exc:
-            if _is_not_found(str(exc)):
-                return None
-            raise GatewayError(f"cannot fetch {url}: {exc}") from None
+            return self.fetch_retrying(_page(url))
+        except FetchNotFound:
+            return None
 
     def fetch_files(self, items: Sequence[tuple[str, str | None]]) -> list[bytes]:
         """Files whose sha256 the index gives: cached by BuildKit by content, no request on a hit."""
         fetches = [Fetch(url, _stable_name(url, url.rsplit("/", 1)[-1] or "file"),
-                         checksum=f"sha256:{sha}" if sha else None, name=f"pylayers: fetch {url}")
+                         checksum=f"sha256:{sha}" if sha else None, name=f"pylayers: fetch {redact_url(url)}")
                    for url, sha in items]
         try:
             return self.fetch_batch(fetches)
-        except GatewayError:  # find out which one failed, and say so
-            return self._each(self.fetch, fetches)
+        except GatewayError:  # find out which one failed, retry what may be retried, and say so
+            return self._each(self.fetch_retrying, fetches)
 
     def fetch_pages(self, urls: Sequence[str]) -> list[bytes | None]:
         """Several pages in one solve, in order; one by one if that fails (a 404 is an answer)."""
@@ -139,7 +152,8 @@ class Solver:
         if not fetches:
             return []
         ref = self.solve_state(self._batch_tree(fetches))
-        return self._each(lambda f: self.read(ref, "/" + f.filename), fetches)
+        timeout = self.policy.timeout
+        return self._each(lambda f: self.client.read_file(ref, "/" + f.filename, timeout=timeout), fetches)
 
     def _batch_tree(self, fetches: Sequence[Fetch]):
         """Every download side by side in one tree, each under its own file name."""
@@ -179,7 +193,7 @@ def _stable_name(url: str, base: str) -> str:
 
 
 def _page(url: str) -> Fetch:
-    return Fetch(url, _stable_name(url, "page"), name=f"pylayers: index {url}")
+    return Fetch(url, _stable_name(url, "page"), name=f"pylayers: index {redact_url(url)}")
 
 
 def dockerfile_input(text: str):
@@ -195,10 +209,6 @@ def delegate_opts(config: Config, extra: Mapping[str, str]) -> dict[str, str]:
     opts.setdefault("cmdline", "pylayers")  # keeps dockerfile.v0 from following a # syntax line
     opts.update(extra)
     return opts
-
-
-def _is_not_found(message: str) -> bool:
-    return "404" in message and ("status" in message or "Not Found" in message)
 
 
 def _single_ref(result):

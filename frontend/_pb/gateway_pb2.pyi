@@ -120,6 +120,14 @@ class RpcStatus(_message.Message):
     details: _containers.RepeatedCompositeFieldContainer[AnyValue]
     def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., details: _Optional[_Iterable[_Union[AnyValue, _Mapping]]] = ...) -> None: ...
 
+class ErrorSource(_message.Message):
+    __slots__ = ("info", "ranges")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    RANGES_FIELD_NUMBER: _ClassVar[int]
+    info: _ops_pb2.SourceInfo
+    ranges: _containers.RepeatedCompositeFieldContainer[_ops_pb2.Range]
+    def __init__(self, info: _Optional[_Union[_ops_pb2.SourceInfo, _Mapping]] = ..., ranges: _Optional[_Iterable[_Union[_ops_pb2.Range, _Mapping]]] = ...) -> None: ...
+
 class AnyValue(_message.Message):
     __slots__ = ("type_url", "value")
     TYPE_URL_FIELD_NUMBER: _ClassVar[int]

@@ -20,7 +20,9 @@ from .stdio import StdioRelay
 
 __all__ = ["Client", "FrontendEnv", "StdioRelay", "run", "run_with_client"]
 log = logging.getLogger("pylayers.gateway")
-STATUS_INVALID_ARGUMENT = 3
+# BuildKit prints the name of any other status code before the message, once per layer it
+# passes through ("InvalidArgument: InvalidArgument: …"); Unknown it prints as the message alone.
+STATUS_UNKNOWN = 2
 
 
 def run(build: Callable, environ=None) -> int:
@@ -42,10 +44,10 @@ def run_with_client(client: Client, fenv: FrontendEnv, build: Callable) -> int:
     try:
         result = build(client, fenv)
     except FrontendError as exc:
-        return _return_error(client, str(exc), STATUS_INVALID_ARGUMENT)
+        return _return_error(client, str(exc), STATUS_UNKNOWN, exc.source)
     except Exception as exc:  # noqa: BLE001 - every failure must reach the user through Return
         traceback.print_exc(file=sys.stderr)
-        return _return_error(client, f"pylayers internal error: {type(exc).__name__}: {exc}", 2)
+        return _return_error(client, f"pylayers internal error: {type(exc).__name__}: {exc}", STATUS_UNKNOWN)
     try:
         client.return_result(result)
     except FrontendError as exc:
@@ -54,9 +56,9 @@ def run_with_client(client: Client, fenv: FrontendEnv, build: Callable) -> int:
     return 0
 
 
-def _return_error(client: Client, message: str, code: int) -> int:
+def _return_error(client: Client, message: str, code: int, source=None) -> int:
     try:
-        client.return_error(message, code)
+        client.return_error(message, code, source)
     except FrontendError as exc:
         log.error("Return(error) failed: %s (error was: %s)", exc, message)
     return 1

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from typing import Mapping, Sequence
 
 import grpc
 
 from .._pb import gateway_pb2, gateway_pb2_grpc, ops_pb2
-from ..errors import GatewayError
+from ..errors import GatewayError, SourceLines
 
 READ_CHUNK = 8 << 20  # bytes per ReadFile call (wheels read for their metadata can be large)
 log = logging.getLogger("pylayers.gateway")
@@ -23,6 +24,15 @@ CHANNEL_OPTIONS = (
 # The LLBBridge calls every BuildKit with the `return` cap (v0.3.0+) understands.
 DEFAULT_CAPS = frozenset({"solve.base", "solve.inlinereturn", "resolveimage", "readfile", "return"})
 STATUS_UNKNOWN = 2
+ERRDEFS_SOURCE = "errdefs.Source"
+
+
+def source_detail(source: SourceLines) -> gateway_pb2.AnyValue:
+    """The error detail BuildKit's clients turn into a source snippet under the message."""
+    detail = gateway_pb2.ErrorSource(info=ops_pb2.SourceInfo(filename=source.filename, data=source.data))
+    for first, last in source.ranges:
+        detail.ranges.append(ops_pb2.Range(start=ops_pb2.Position(line=first), end=ops_pb2.Position(line=last)))
+    return gateway_pb2.AnyValue(type_url=ERRDEFS_SOURCE, value=detail.SerializeToString(deterministic=True))
 
 
 def _rpc(fn):
@@ -32,7 +42,8 @@ def _rpc(fn):
             return fn(*args, **kwargs)
         except grpc.RpcError as exc:
             details = exc.details() if hasattr(exc, "details") else str(exc)
-            raise GatewayError(details or str(exc)) from None
+            code = exc.code().name if hasattr(exc, "code") and exc.code() is not None else ""
+            raise GatewayError(details or str(exc), code) from None
     return wrapper
 
 
@@ -74,12 +85,18 @@ class Client:
         return self.stub.Solve(request).result
 
     @_rpc
-    def read_file(self, ref_id: str, path: str) -> bytes:
-        """The whole file, READ_CHUNK bytes a call: one gRPC message may hold 16 MiB at most."""
+    def read_file(self, ref_id: str, path: str, timeout: float | None = None) -> bytes:
+        """The whole file, READ_CHUNK bytes a call: one gRPC message may hold 16 MiB at most.
+
+        The first call is where a lazily solved ref is built (a fetch runs): `timeout` bounds
+        all the calls together."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         parts, offset = [], 0
         while True:
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.001)
             span = gateway_pb2.FileRange(Offset=offset, Length=READ_CHUNK)
-            data = self.stub.ReadFile(gateway_pb2.ReadFileRequest(Ref=ref_id, FilePath=path, Range=span)).Data
+            data = self.stub.ReadFile(gateway_pb2.ReadFileRequest(Ref=ref_id, FilePath=path, Range=span),
+                                      timeout=left).Data
             parts.append(data)
             offset += len(data)
             if len(data) < READ_CHUNK:
@@ -109,9 +126,12 @@ class Client:
         self.stub.Return(gateway_pb2.ReturnRequest(result=result or gateway_pb2.Result()))
 
     @_rpc
-    def return_error(self, message: str, code: int = STATUS_UNKNOWN) -> None:
+    def return_error(self, message: str, code: int = STATUS_UNKNOWN, source: SourceLines | None = None) -> None:
         self._mark_returned()
-        self.stub.Return(gateway_pb2.ReturnRequest(error=gateway_pb2.RpcStatus(code=code, message=message)))
+        status = gateway_pb2.RpcStatus(code=code, message=message)
+        if source is not None:
+            status.details.append(source_detail(source))
+        self.stub.Return(gateway_pb2.ReturnRequest(error=status))
 
     def _mark_returned(self) -> None:
         if self.returned:
