@@ -67,12 +67,13 @@ def _last(message: str) -> str:
 
 
 def with_retries(fetch: Callable[[int], T], url: str, policy: FetchPolicy,
-                 sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> T:
+                 sleep: Callable[[float], None] | None = None,
+                 clock: Callable[[], float] | None = None) -> T:
     """fetch(attempt) until it succeeds; GatewayError naming `url` and the last reason otherwise.
 
     A 404 is re-raised as FetchNotFound for the caller to decide (an unknown project is no fault).
     """
+    sleep, clock = sleep or time.sleep, clock or time.monotonic
     start = clock()
     delay = policy.backoff
     for attempt in range(1, policy.attempts + 1):

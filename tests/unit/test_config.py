@@ -45,3 +45,11 @@ def test_opts_are_read_only():
     c = config.from_opts({"a": "b"})
     with pytest.raises(TypeError):
         c.opts["a"] = "c"  # type: ignore[index]
+
+
+def test_fetch_timeout_from_build_arg():
+    assert config.from_opts({}).fetch_timeout == config.DEFAULT_FETCH_TIMEOUT
+    assert config.from_opts({"build-arg:PYLAYERS_FETCH_TIMEOUT": "7.5"}).fetch_timeout == 7.5
+    for bad in ("0", "-3", "soon", "inf", "nan"):
+        with pytest.raises(FrontendError, match="PYLAYERS_FETCH_TIMEOUT"):
+            config.from_opts({"build-arg:PYLAYERS_FETCH_TIMEOUT": bad})

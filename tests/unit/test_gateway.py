@@ -119,3 +119,39 @@ def test_stdio_relay_pumps_both_directions():
     assert os.read(out_r, 100) == b"to buildkit"
     sock.close()
     os.close(in_w)
+
+
+def test_errors_return_with_status_unknown_and_their_source_lines(bridge):
+    fake, client = bridge
+    text = "FROM x\nRUN pip install --user -r r.txt\n"
+
+    def build(c, e):
+        from frontend.build import located
+        raise located(InputError("Dockerfile", 2, "pip install --user is not supported"), "Dockerfile", text)
+
+    assert run_with_client(client, FrontendEnv({}), build) == 1
+    [ret] = fake.returns
+    assert ret.error.code == 2  # Unknown: BuildKit prints the message without a code name
+    [detail] = ret.error.details
+    assert detail.type_url == "errdefs.Source"  # BuildKit 0.13 (gogo) looks the type up by this name
+    source = gateway_pb2.ErrorSource.FromString(detail.value)
+    assert (source.info.filename, source.info.data) == ("Dockerfile", text.encode())
+    assert [(r.start.line, r.end.line) for r in source.ranges] == [(2, 2)]
+
+
+def test_errors_in_other_files_carry_no_source(bridge):
+    fake, client = bridge
+
+    def build(c, e):
+        from frontend.build import located
+        raise located(InputError("/app/requirements.txt", 2, "bad"), "Dockerfile", "FROM x\n")
+
+    run_with_client(client, FrontendEnv({}), build)
+    assert list(fake.returns[0].error.details) == []
+
+
+def test_grpc_errors_keep_their_status_code(bridge):
+    _, client = bridge
+    with pytest.raises(GatewayError) as info:
+        client.read_file("ref-9", "/nope")
+    assert info.value.code == "NOT_FOUND"

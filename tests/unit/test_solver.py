@@ -1,6 +1,8 @@
-"""Solver: downloads go through BuildKit in one solve per batch, with a per-URL fallback."""
+"""Solver: downloads go through BuildKit in one solve per batch, with a per-URL fallback that retries."""
 
 from __future__ import annotations
+
+import pytest
 
 from frontend import config
 from frontend._pb import gateway_pb2, ops_pb2
@@ -33,7 +35,7 @@ class FakeClient:
         self.refs[ref] = files
         return gateway_pb2.Result(ref=gateway_pb2.Ref(id=ref))
 
-    def read_file(self, ref, path):
+    def read_file(self, ref, path, timeout=None):
         return self.refs[ref][path]
 
 
@@ -94,3 +96,57 @@ def test_wheel_metadata_reads_ranges_of_wheels_fetched_under_their_layer_file_na
     assert solver.wheel_metadata([(url, "cd" * 32, "x-1.0-py3-none-any.whl")]) == [b"Name: x\n"]
     (source,) = [op.source for op in client.solves[0] if op.HasField("source")]
     assert dict(source.attrs) == {"http.checksum": "sha256:" + "cd" * 32, "http.filename": "x-1.0-py3-none-any.whl"}
+
+
+class ScriptedClient:
+    """Solves anything; ReadFile fails with the scripted errors first (as BuildKit reports fetches)."""
+
+    llb_caps = frozenset({"mergeop"})
+
+    def __init__(self, *errors: str) -> None:
+        self.errors = list(errors)
+        self.solved: list[list[ops_pb2.SourceOp]] = []
+        self.reads: list[tuple[str, float | None]] = []
+
+    def solve(self, definition, cache_imports=()):
+        ops = [ops_pb2.Op.FromString(raw) for raw in getattr(definition, "def")]
+        self.solved.append([op.source for op in ops if op.HasField("source")])
+        return gateway_pb2.Result(ref=gateway_pb2.Ref(id=f"ref-{len(self.solved)}"))
+
+    def read_file(self, ref, path, timeout=None):
+        self.reads.append((path, timeout))
+        if self.errors:
+            raise GatewayError(self.errors.pop(0))
+        return b"body"
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda s: None)
+
+
+def scripted(client) -> Solver:
+    return Solver(client, config.from_opts({"build-arg:PYLAYERS_FETCH_TIMEOUT": "12"}))
+
+
+def test_after_a_failed_batch_retries_name_their_file_apart_and_keep_the_url(no_sleep):
+    url = "https://idx/f/a.whl.metadata"
+    client = ScriptedClient("invalid response status 503", "invalid response status 503", "unexpected EOF")
+    assert scripted(client).fetch_files([(url, "ab" * 32)]) == [b"body"]
+    assert [[s.identifier for s in sources] for sources in client.solved] == [[url]] * 4
+    names = [sources[0].attrs["http.filename"] for sources in client.solved]
+    assert names[0] == names[1] and names[2:] == ["try2-" + names[0], "try3-" + names[0]]
+    assert {s[0].attrs["http.checksum"] for s in client.solved} == {"sha256:" + "ab" * 32}
+    assert [timeout for _, timeout in client.reads] == [12.0] * 4
+
+
+def test_a_missing_file_is_an_error_and_a_missing_page_none(no_sleep):
+    with pytest.raises(GatewayError, match=r"^cannot fetch https://idx/f/a.metadata: HTTP 404$"):
+        scripted(ScriptedClient(*["invalid response status 404"] * 2)).fetch_files([("https://idx/f/a.metadata", None)])
+    assert scripted(ScriptedClient(*["invalid response status 404"] * 2)).fetch_pages(["https://idx/simple/x/"]) == [None]
+
+
+def test_credentials_in_a_url_stay_out_of_messages(no_sleep):
+    with pytest.raises(GatewayError) as info:
+        scripted(ScriptedClient(*["invalid response status 403"] * 2)).fetch_pages(["https://user:s3cret@idx/simple/x/"])
+    assert "s3cret" not in str(info.value) and "user:****@idx" in str(info.value)
