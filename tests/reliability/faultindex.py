@@ -38,6 +38,8 @@ class Fault:
     content_type: str = "text/html"
     delay: float = 0.5
     hits: int = 0
+    sent: int = 0  # body bytes a `slow` fault has sent
+    aborted: bool = False  # a `slow` fault's client went away before the end of the body
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -163,8 +165,10 @@ class _Handler(SimpleHTTPRequestHandler):
             for at in range(0, 0 if head else len(data), 1024):
                 self.wfile.write(data[at:at + 1024])
                 self.wfile.flush()
+                fault.sent += len(data[at:at + 1024])
                 time.sleep(fault.delay)
         except OSError:  # the client went away (a cancelled build)
+            fault.aborted = True
             self.close_connection = True
 
     def _wait(self) -> None:
