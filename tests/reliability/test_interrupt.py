@@ -61,20 +61,22 @@ def test_a_build_killed_mid_download_leaves_a_cache_that_builds_the_same_image(
         payload = os.urandom(48 << 10).hex()[: 48 << 10]  # incompressible: the wheel stays ~36 KiB
         index.add("slowpkg", "1.0", files={"slowpkg/__init__.py": f"MARK = {marker!r}\nPAD = {payload!r}\n".encode()})
         wheel = index.file_url("slowpkg-1.0-py3-none-any.whl")
-        fault = index.inject(wheel, Fault("slow", delay=0.2))
+        fault = index.inject(wheel, Fault("slow", delay=0.5))  # ~20 s for the whole wheel
         (workdir / "requirements.txt").write_text("quick==1.0\nslowpkg==1.0\n")
 
         def dockerfile(base_image: str) -> None:
             (workdir / "Dockerfile").write_text(DOCKERFILE.format(frontend=FRONTEND, base=base_image, index=index.url))
 
         dockerfile(base)
-        client = subprocess.Popen(["docker", "buildx", "build", "--progress=plain", str(workdir)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        started = _wait(lambda: fault.sent >= 4096, 120)
-        os.killpg(client.pid, signal.SIGKILL)  # docker and its buildx plugin: the client, killed
-        client.wait()
-        assert started, "the wheel download never started"
-        assert _wait(lambda: fault.aborted, 60), "BuildKit kept downloading after the client was killed"
+        log = tmp_path / "killed-build.log"
+        with log.open("w") as out:
+            client = subprocess.Popen(["docker", "buildx", "build", "--progress=plain", str(workdir)],
+                                      stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            started = _wait(lambda: fault.sent >= 4096, 600)
+            os.killpg(client.pid, signal.SIGKILL)  # docker and its buildx plugin: the client, killed
+            client.wait()
+        assert started, "the wheel download never started:\n" + log.read_text()[-3000:]
+        assert _wait(lambda: fault.aborted, 120), f"BuildKit kept downloading after the kill ({fault})"
         sent_when_killed = fault.sent
         index.clear()
 
