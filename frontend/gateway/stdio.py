@@ -3,7 +3,7 @@
 grpcio cannot use a pair of file descriptors as a channel, so a relay accepts exactly one
 connection on a private unix socket and pumps bytes between it and the two pipes. Before that,
 fds 0 and 1 are moved out of the way (fd 1 then points at stderr), so a stray print can never
-corrupt the gRPC stream.
+corrupt the gRPC stream. The pipe to BuildKit is never closed by the relay, only by the exit.
 """
 
 from __future__ import annotations
@@ -63,8 +63,10 @@ class StdioRelay:
                     view = view[os.write(self._out, view):]
         except OSError as exc:
             log.debug("stdout relay stopped: %s", exc)
-        finally:
-            _quiet(os.close, self._out)
+        # The pipe to BuildKit stays open until the process exits. Closing it first (grpcio closes
+        # its socket right after Return) tells BuildKit the frontend died: it kills the process,
+        # and a kill racing the exit turns a successful Return into "frontend grpc server closed
+        # unexpectedly" (BuildKit 0.13 frontend/gateway/gateway.go lets the exec's error win).
 
 
 def _quiet(fn, *args) -> None:

@@ -49,12 +49,13 @@ CASES = {
         "cannot fetch {url}: the connection failed before the whole body arrived (unexpected EOF) (4 tries in ", 4),
     "page_403": Case("page", Fault("status", status=403), "cannot fetch {url}: HTTP 403", 1),
     "page_404": Case("page", Fault("status", status=404), "/requirements.txt:1: {name}: no such project on {url}", 1),
+    # A stall costs two deadlines: the batch of every page, then the stalled page alone (to name it).
     "page_stalls_after_headers": Case(
         "page", Fault("stall_headers"),
         f"cannot fetch {{url}}: no complete answer within {TIMEOUT} s (the server stalled); build argument "
-        "PYLAYERS_FETCH_TIMEOUT sets this limit in seconds", 1),
+        "PYLAYERS_FETCH_TIMEOUT sets this limit in seconds", 2),
     "page_stalls_before_headers": Case(
-        "page", Fault("stall"), f"cannot fetch {{url}}: no complete answer within {TIMEOUT} s (the server stalled)", 1),
+        "page", Fault("stall"), f"cannot fetch {{url}}: no complete answer within {TIMEOUT} s (the server stalled)", 2),
     "page_redirect_loop": Case("page", Fault("redirect_loop"),
                                "cannot fetch {url}: too many redirects (a redirect loop?)", 10),
     "page_malformed_json": Case(

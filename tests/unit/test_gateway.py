@@ -2,6 +2,7 @@
 
 import os
 import socket
+import time
 
 import grpc
 import pytest
@@ -118,6 +119,23 @@ def test_stdio_relay_pumps_both_directions():
     sock.sendall(b"to buildkit")
     assert os.read(out_r, 100) == b"to buildkit"
     sock.close()
+    os.close(in_w)
+
+
+def test_stdio_relay_keeps_the_pipe_to_buildkit_open_when_grpc_hangs_up():
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    relay = StdioRelay(in_fd=in_r, out_fd=out_w)
+    os.close(out_w)  # the relay's own copy is now the pipe's only writer, as in the frontend
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(relay.path)
+    sock.sendall(b"last frame")
+    sock.close()  # grpcio closing its channel after Return
+    assert os.read(out_r, 100) == b"last frame"
+    time.sleep(0.3)
+    os.set_blocking(out_r, False)
+    with pytest.raises(BlockingIOError):  # open and empty: no EOF until the process exits
+        os.read(out_r, 100)
     os.close(in_w)
 
 
