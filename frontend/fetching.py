@@ -45,7 +45,7 @@ class Failure:
 def classify(exc: GatewayError, timeout: float) -> Failure:
     message = str(exc)
     if exc.code == "DEADLINE_EXCEEDED":
-        return Failure(f"no complete answer within {timeout:g} s (the server stalled); "
+        return Failure(f"no complete answer within {timeout:g} s (a stalled or very slow server); "
                        "build argument PYLAYERS_FETCH_TIMEOUT sets this limit in seconds")
     if status := _STATUS.search(message):
         code = int(status.group(1))

@@ -52,10 +52,10 @@ CASES = {
     # A stall costs two deadlines: the batch of every page, then the stalled page alone (to name it).
     "page_stalls_after_headers": Case(
         "page", Fault("stall_headers"),
-        f"cannot fetch {{url}}: no complete answer within {TIMEOUT} s (the server stalled); build argument "
+        f"cannot fetch {{url}}: no complete answer within {TIMEOUT} s (a stalled or very slow server); build argument "
         "PYLAYERS_FETCH_TIMEOUT sets this limit in seconds", 2),
     "page_stalls_before_headers": Case(
-        "page", Fault("stall"), f"cannot fetch {{url}}: no complete answer within {TIMEOUT} s (the server stalled)", 2),
+        "page", Fault("stall"), f"cannot fetch {{url}}: no complete answer within {TIMEOUT} s (a stalled or very slow server)", 2),
     "page_redirect_loop": Case("page", Fault("redirect_loop"),
                                "cannot fetch {url}: too many redirects (a redirect loop?)", 10),
     "page_malformed_json": Case(
