@@ -17,7 +17,8 @@ def test_engine_uses_containerd_store_with_buildx(docker_client):
 
 
 def test_registry_serves_base_and_frontend_images(docker_client):
-    with urllib.request.urlopen(f"http://{REGISTRY}/v2/_catalog") as resp:
+    # the largest page the registry gives (its default of 100 ends before "python": tests push many)
+    with urllib.request.urlopen(f"http://{REGISTRY}/v2/_catalog?n=1000") as resp:
         repos = json.load(resp)["repositories"]
     assert {"python", "pylayers"} <= set(repos)
     for ref in (BASE_313, BASE_311, FRONTEND):

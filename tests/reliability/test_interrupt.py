@@ -52,7 +52,7 @@ def test_a_build_killed_mid_download_leaves_a_cache_that_builds_the_same_image(
     labelled = tmp_path / "base"
     labelled.mkdir()
     (labelled / "Dockerfile").write_text(f"FROM {BASE_313}\nLABEL pylayers.test={marker}\n")
-    base = f"{REGISTRY}/pylayers-e2e/base-{marker[:12]}:1"
+    base = f"{REGISTRY}/pylayers-e2e/interrupt-base:{marker[:12]}"  # one repository for every run
     buildx(labelled, "--push", "-t", base).check()
     request.addfinalizer(lambda: _remove(docker_client, base))
 
