@@ -25,6 +25,17 @@ def test_registry_serves_base_and_frontend_images(docker_client):
         subprocess.run(["docker", "buildx", "imagetools", "inspect", ref], check=True, capture_output=True)
 
 
+def test_status_names_engine_registry_and_images(docker_client):
+    from .conftest import REPO
+
+    out = subprocess.run([str(REPO / "scripts" / "testbed"), "status"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "engine:    Docker " in out and "driver-type=io.containerd.snapshotter" in out
+    assert "registry:  http://127.0.0.1:5000 (" in out and " repositories)" in out
+    for ref in (BASE_313, BASE_311, FRONTEND):
+        assert f"image:     {ref}\n" in out  # present: no "(missing)"
+
+
 def test_base_images_are_venvs_with_only_pip_and_trust_the_host_ca(docker_client):
     for ref, version in ((BASE_313, "3.13"), (BASE_311, "3.11")):
         docker_client.images.pull(ref)
