@@ -11,14 +11,22 @@ Four variants build the same requirements on the same base image and engine:
   pylayers   the pip Dockerfile with `# syntax=localhost:5000/pylayers:dev`
 For each: cold build (build cache pruned), no-op rebuild, rebuild after one pin change, the bytes
 a push of the changed image uploads (its layers that the previous push did not have) and the
-number of layers. Every build pushes to the local registry. Prints a Markdown table (medians and
-min–max over the runs, ratios against pip and uv) and writes it to benchmarks/results/.
+number of layers. Every build pushes to the local registry. Then the fresh-builder scenario of
+CI: the old image's build is exported with `--cache-to type=registry,mode=max`, the builder is
+emptied (build cache pruned, the images' tags removed; base image layers that the frontend image
+shares stay in the engine's store, as on a runner that keeps its base images) and the changed
+image is built with `--cache-from`: its time and the bytes pulled from the registry (summed from
+the registry's access log). Prints a Markdown table (medians and min–max over the runs, ratios
+against pip and uv), writes it and a JSON file to benchmarks/results/, and a PNG chart with
+`--chart` (benchmarks/chart.py, needs matplotlib: pip install -e ".[bench]").
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import re
 import shutil
 import statistics
 import subprocess
@@ -34,6 +42,7 @@ REPO = HERE.parent
 BASE = "localhost:5000/python:3.13-trixie"
 FRONTEND = "localhost:5000/pylayers:dev"
 UV = "uv==0.13.9"
+REGISTRY_LOG = "/var/lib/pylayers-testbed/logs/registry.log"
 CHANGED_PIN = {"small": ("certifi", "2025.8.3"), "large": ("certifi", "2025.8.3")}
 
 HEAD = f"FROM {BASE}\nWORKDIR /app\nCOPY requirements.txt .\n"
@@ -54,6 +63,8 @@ class Run:
     onepin: float
     pushed: int
     layers: int
+    fresh: float  # fresh builder, --cache-from the registry, after the one pin change
+    pulled: int  # bytes the fresh builder pulled from the registry
 
 
 def sh(*cmd: str, check: bool = True) -> str:
@@ -63,10 +74,43 @@ def sh(*cmd: str, check: bool = True) -> str:
     return proc.stdout
 
 
-def build(ctx: Path, ref: str) -> float:
+def build(ctx: Path, ref: str, *extra: str) -> float:
     start = time.monotonic()
-    sh("docker", "buildx", "build", "--progress=plain", "--push", "-t", ref, str(ctx))
+    sh("docker", "buildx", "build", "--progress=plain", "--push", "-t", ref, *extra, str(ctx))
     return time.monotonic() - start
+
+
+_BLOB_GET = re.compile(r'"GET /v2/\S+/blobs/sha256:[0-9a-f]+ HTTP/[0-9.]+" 20[06] (\d+)')
+
+
+def pulled_bytes(since: int) -> int:
+    """Bytes of blobs served by the registry since offset `since` of its access log."""
+    with open(REGISTRY_LOG, "rb") as log:
+        log.seek(since)
+        text = log.read().decode("utf-8", "replace")
+    return sum(int(m[1]) for m in _BLOB_GET.finditer(text))
+
+
+def empty_builder(repo: str) -> None:
+    """A fresh CI runner: no build cache, none of the benchmark's images (nor the base image's tag)."""
+    sh("docker", "buildx", "prune", "-af")
+    for ref in sh("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").split():
+        if ref.startswith((repo, BASE.rsplit(":", 1)[0] + ":")):
+            sh("docker", "rmi", "-f", ref, check=False)
+
+
+def fresh_builder(ctx: Path, repo: str, old: str, new: str) -> tuple[float, int]:
+    """Time and bytes pulled to build `new` on an empty builder with the registry cache of `old`."""
+    cache = f"{repo}:buildcache"
+    (ctx / "requirements.txt").write_text(old)
+    # its own tag: pushing `:a` again made Debian's registry 2.8 answer 500 ("invalid checksum digest format")
+    build(ctx, f"{repo}:seed", "--cache-to", f"type=registry,ref={cache},mode=max")
+    empty_builder(repo)
+    (ctx / "requirements.txt").write_text(new)
+    since = Path(REGISTRY_LOG).stat().st_size
+    seconds = build(ctx, f"{repo}:c", "--cache-from", f"type=registry,ref={cache}")
+    time.sleep(0.5)  # the registry writes its access log line after the response
+    return seconds, pulled_bytes(since)
 
 
 def manifest(ref: str) -> dict:
@@ -90,13 +134,15 @@ def one_run(variant: str, requirements: str, pin: tuple[str, str]) -> Run:
     name, new = pin
     lines = [f"{name}=={new}" if line.lower().startswith(f"{name}==") else line
              for line in requirements.splitlines()]
-    (ctx / "requirements.txt").write_text("\n".join(lines) + "\n")
+    changed = "\n".join(lines) + "\n"
+    (ctx / "requirements.txt").write_text(changed)
     onepin = build(ctx, f"{repo}:b")
     before = {l["digest"] for l in manifest(f"{repo}:a")["layers"]}
     after = manifest(f"{repo}:b")["layers"]
     pushed = sum(l["size"] for l in after if l["digest"] not in before)
+    fresh, pulled = fresh_builder(ctx, repo, requirements, changed)
     shutil.rmtree(ctx)
-    return Run(cold, noop, onepin, pushed, len(after))
+    return Run(cold, noop, onepin, pushed, len(after), fresh, pulled)
 
 
 def cell(values: list[float], unit: str = "s") -> str:
@@ -115,16 +161,19 @@ def _bytes(n: float) -> str:
 
 
 def table(set_name: str, count: int, results: dict[str, list[Run]]) -> str:
-    med = {v: {k: statistics.median(getattr(r, k) for r in runs) for k in ("cold", "noop", "onepin", "pushed")}
+    med = {v: {k: statistics.median(getattr(r, k) for r in runs) for k in ("onepin", "fresh")}
            for v, runs in results.items()}
-    rows = [f"### {set_name}: {count} pinned packages, {len(next(iter(results.values())))} run(s), median (min–max)",
-            "", "| variant | cold s | no-op s | one pin s | pushed after one pin | layers | one pin vs pip | one pin vs uv |",
-            "|---|---|---|---|---|---|---|---|"]
+    runs_done = len(next(iter(results.values())))
+    rows = [f"### {set_name}: {count} pinned packages, {runs_done} run(s), median (min–max)", "",
+            "| variant | cold s | no-op s | one pin s | pushed after one pin | layers "
+            "| fresh builder s | pulled by fresh builder | one pin vs pip | one pin vs uv |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for variant, runs in results.items():
         ratio = lambda other: (f"{med[other]['onepin'] / med[variant]['onepin']:.1f}×" if other in med else "–")
         rows.append(f"| {variant} | {cell([r.cold for r in runs])} | {cell([r.noop for r in runs])} | "
                     f"{cell([r.onepin for r in runs])} | {cell([r.pushed for r in runs], 'B')} | "
-                    f"{runs[0].layers} | {ratio('pip')} | {ratio('uv')} |")
+                    f"{runs[0].layers} | {cell([r.fresh for r in runs])} | {cell([r.pulled for r in runs], 'B')} | "
+                    f"{ratio('pip')} | {ratio('uv')} |")
     return "\n".join(rows) + "\n"
 
 
@@ -133,11 +182,15 @@ def main() -> int:
     parser.add_argument("--set", default="all", choices=("small", "large", "all"))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--chart", action="store_true", help="also write a PNG bar chart (needs matplotlib)")
     args = parser.parse_args()
     subprocess.run([str(REPO / "scripts" / "testbed"), "up"], check=True, stdout=subprocess.DEVNULL)
     sets = ("small", "large") if args.set == "all" else (args.set,)
     out = [f"## pylayers benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
            f"Engine: {sh('docker', 'version', '--format', '{{.Server.Version}}').strip()}; base image {BASE}.", ""]
+    raw: dict[str, dict[str, list[dict]]] = {}
+    stem = HERE / "results" / time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    stem.parent.mkdir(exist_ok=True)
     for set_name in sets:
         requirements = (HERE / "sets" / f"{set_name}.txt").read_text()
         count = sum(1 for line in requirements.splitlines() if "==" in line)
@@ -147,11 +200,17 @@ def main() -> int:
                 run = one_run(variant, requirements, CHANGED_PIN[set_name])
                 results.setdefault(variant, []).append(run)
                 print(f"{set_name} {variant}: {run}", file=sys.stderr)
+                raw[f"{set_name} ({count})"] = {v: [dataclasses.asdict(r) for r in rs] for v, rs in results.items()}
+                stem.with_suffix(".json").write_text(json.dumps(raw, indent=1) + "\n")  # kept if a run fails
         out.append(table(set_name, count, results))
     text = "\n".join(out)
     print(text)
-    (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / time.strftime("%Y%m%d-%H%M%S.md", time.gmtime())).write_text(text)
+    stem.with_suffix(".md").write_text(text)
+    if args.chart:
+        from chart import write_chart
+
+        write_chart(raw, stem.with_suffix(".png"))
+        print(f"\nchart: {stem.with_suffix('.png')}")
     return 0
 
 
