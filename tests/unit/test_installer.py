@@ -9,7 +9,6 @@ import os
 import stat
 import subprocess
 import sys
-import warnings
 import zipfile
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 
 from frontend.installer import installer_zipapp
 from frontend.installer.install import UnsafeWheel, check_entries
+from tests.wheelzip import add_entries, zip_entry
 
 SCHEME = {"purelib": "/opt/venv/lib/python3/site-packages", "platlib": "/opt/venv/lib64/python3/site-packages",
           "headers": "/opt/venv/include/site/python3", "scripts": "/opt/venv/bin", "data": "/opt/venv"}
@@ -152,13 +152,18 @@ def test_unsafe_second_wheel_stops_the_first_too(zipapp, tmp_path):
     assert proc.returncode == 2 and not (tmp_path / "out").exists()
 
 
-def test_a_tampered_wheel_fails_with_its_name(zipapp, tmp_path):
-    wheel = build_wheel(tmp_path)
-    tampered = tmp_path / "t" / wheel.name
-    tampered.parent.mkdir()
-    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(tampered, "w") as out:
+def with_member_replaced(wheel: Path, member: str, data: bytes) -> Path:
+    """A copy of `wheel` (same file name, in t/) whose `member` holds `data`: its RECORD now lies."""
+    copy = wheel.parent / "t" / wheel.name
+    copy.parent.mkdir()
+    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(copy, "w") as out:
         for item in src.infolist():
-            out.writestr(item, b"EVIL = 1\n" if item.filename == "demo/__init__.py" else src.read(item))
+            out.writestr(item, data if item.filename == member else src.read(item))
+    return copy
+
+
+def test_a_tampered_wheel_fails_with_its_name(zipapp, tmp_path):
+    tampered = with_member_replaced(build_wheel(tmp_path), "demo/__init__.py", b"EVIL = 1\n")
     proc = install(zipapp, tmp_path / "o", tampered)
     assert proc.returncode == 1 and "cannot install demo-1.0-py3-none-any.whl" in proc.stderr
 
@@ -192,23 +197,10 @@ def test_zipapp_is_deterministic_and_self_contained():
 WHEEL = "demo-1.0-py3-none-any.whl"
 
 
-def zip_entry(name: str, mode: int = 0o100644, compress_type: int = zipfile.ZIP_STORED) -> zipfile.ZipInfo:
-    entry = zipfile.ZipInfo(name, date_time=(2021, 2, 3, 4, 5, 6))
-    entry.external_attr = mode << 16
-    entry.compress_type = compress_type
-    return entry
-
-
 def hostile_wheel(directory: Path, *entries: tuple, patch: tuple = (b"", b"")) -> Path:
     """The demo wheel plus (ZipInfo, data) `entries`; `patch` then swaps name bytes (same length)."""
     path = build_wheel(directory)
-    with zipfile.ZipFile(path, "a") as archive, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # duplicate names
-        for entry, data in entries:
-            archive.writestr(entry, data)
-    old, new = patch
-    assert len(old) == len(new)
-    path.write_bytes(path.read_bytes().replace(old, new))
+    path.write_bytes(add_entries(path.read_bytes(), *entries, patch=patch))
     return path
 
 
@@ -315,12 +307,7 @@ def test_a_bad_size_limit_is_refused(zipapp, tmp_path):
 
 
 def test_a_lying_record_fails_naming_the_wheel_and_the_entry(zipapp, tmp_path):
-    wheel = build_wheel(tmp_path)
-    lying = tmp_path / "t" / wheel.name
-    lying.parent.mkdir()
-    with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(lying, "w") as out:
-        for item in src.infolist():
-            out.writestr(item, b"EVIL = 1\n" if item.filename == "demo/sub/mod.py" else src.read(item))
+    lying = with_member_replaced(build_wheel(tmp_path), "demo/sub/mod.py", b"EVIL = 1\n")
     proc = install(zipapp, tmp_path / "o", lying)
     assert proc.returncode == 1
     assert "cannot install demo-1.0-py3-none-any.whl" in proc.stderr and "demo/sub/mod.py" in proc.stderr
