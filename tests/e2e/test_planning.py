@@ -117,14 +117,20 @@ def test_250_packages_build_within_the_budget_and_run(docker_client, big):
     print(f"package layers: {len(layers)}, image layers: {total}")
 
 
+def _push_with_requirements(workdir, ref: str, edit):
+    """Build and push `ref` with requirements.txt edited by `edit`, then put the file back."""
+    path = workdir / "requirements.txt"
+    text = path.read_text()
+    path.write_text(edit(text))
+    try:
+        return buildx(workdir, "--push", "-t", ref, timeout=1800).check()
+    finally:
+        path.write_text(text)
+
+
 def test_one_pin_change_rebuilds_and_pushes_one_layer(docker_client, big):
     workdir, name, _ = big
-    text = (workdir / "requirements.txt").read_text()
-    (workdir / "requirements.txt").write_text(text.replace("tiny123==1.0", "tiny123==1.1"))
-    try:
-        second = buildx(workdir, "--push", "-t", f"{name}:v2", timeout=1800).check()
-    finally:
-        (workdir / "requirements.txt").write_text(text)
+    second = _push_with_requirements(workdir, f"{name}:v2", lambda text: text.replace("tiny123==1.0", "tiny123==1.1"))
     rebuilt = _rebuilt(second.output)
     assert len(rebuilt) == 1 and "tiny123 1.1" in rebuilt[0], rebuilt
     before, after = _package_layers(f"{name}:v1"), _package_layers(f"{name}:v2")
@@ -142,12 +148,7 @@ def test_one_pin_change_rebuilds_and_pushes_one_layer(docker_client, big):
 
 def test_adding_a_package_changes_at_most_one_layer(big):
     workdir, name, _ = big
-    text = (workdir / "requirements.txt").read_text()
-    (workdir / "requirements.txt").write_text(text + "newcomer==1.0\n")
-    try:
-        third = buildx(workdir, "--push", "-t", f"{name}:v3", timeout=1800).check()
-    finally:
-        (workdir / "requirements.txt").write_text(text)
+    third = _push_with_requirements(workdir, f"{name}:v3", lambda text: text + "newcomer==1.0\n")
     rebuilt = _rebuilt(third.output)
     assert len(rebuilt) == 1 and "newcomer 1.0" in rebuilt[0], rebuilt
     before, after = _package_layers(f"{name}:v1"), _package_layers(f"{name}:v3")
