@@ -130,11 +130,11 @@ class Solver:
         The daemon fetches each wheel under the same key as its layer's http source (so it is
         downloaded once, and cached by its checksum); only its zip directory and METADATA are read.
         """
-        fetches = [Fetch(url, filename, checksum=f"sha256:{sha}", name=f"pylayers: fetch {url}")
+        fetches = [Fetch(url, filename, checksum=f"sha256:{sha}", name=f"pylayers: fetch {redact_url(url)}")
                    for url, sha, filename in wheels]
         if not fetches:
             return []
-        ref = self.solve_state(self._batch_tree(fetches))
+        ref = self._solve_batch(fetches)
 
         def metadata(f: Fetch) -> bytes:
             path = "/" + f.filename
@@ -151,20 +151,20 @@ class Solver:
         """
         if not fetches:
             return []
-        ref = self.solve_state(self._batch_tree(fetches))
+        ref = self._solve_batch(fetches)
         timeout = self.policy.timeout
         return self._each(lambda f: self.client.read_file(ref, "/" + f.filename, timeout=timeout), fetches)
 
-    def _batch_tree(self, fetches: Sequence[Fetch]):
-        """Every download side by side in one tree, each under its own file name."""
+    def _solve_batch(self, fetches: Sequence[Fetch]) -> str:
+        """One solve of every download side by side in one tree, each under its own file name."""
         unique = list({f.filename: f for f in fetches}.values())
         sources = [llb.http(f.url, checksum=f.checksum, filename=f.filename, name=f.name) for f in unique]
         if len(sources) == 1 or "mergeop" in self.client.llb_caps:
-            return llb.merge(sources, name="pylayers: index documents")
+            return self.solve_state(llb.merge(sources, name="pylayers: index documents"))
         tree = llb.scratch()
         for f, src in zip(unique, sources):
             tree = tree.copy(src, "/" + f.filename, "/" + f.filename)
-        return tree
+        return self.solve_state(tree)
 
     @staticmethod
     def _each(fn, items: Sequence) -> list:
