@@ -17,6 +17,7 @@ from typing import Mapping
 from . import config as config_mod
 from . import dockerfile, layerdefs, llb, lockstep, overlaps, preinstalled
 from .dockerfile.args import step_args
+from .downloads import SecretDownloads
 from .errors import FrontendError, InputError, InputErrors, SourceLines
 from .inputs.requirements import RequirementSet, parse_requirements
 from .plan import LayerCount, LayerPlan, check_total, default_budget, plan_layers
@@ -58,7 +59,12 @@ def build_dockerfile(client, config, solver: Solver, inputs, name: str, text: st
     layer_inputs: dict[str, object] = {}
     results: dict[int, StepLayers] = {}
     for index, step in enumerate(steps, start=1):
-        result = build_step(solver, text, name, step, index, inputs, (replacements, layer_inputs))
+        try:
+            result = build_step(solver, text, name, step, index, inputs, (replacements, layer_inputs))
+        except FrontendError as exc:  # a failed fetch or resolution: show the install step's RUN
+            if exc.source is None and not isinstance(exc, (InputError, InputErrors)):
+                exc.source = SourceLines(name, text.encode("utf-8"), ((step.line, step.line),))
+            raise
         if result is None:  # left to run as written (said in the progress output)
             continue
         results[step.key] = result
@@ -167,13 +173,17 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
         new_env = layerdefs.venv_state(base_state, environment.path, stage.env) if environment.create else None
         target = probe_target(solver, stage, environment.interpreter, new_env and (environment.path, new_env))
     log.info("step %d (%s:%d): target %s", index, name, step.line, target.describe())
+    if step.netrc is not None:  # every download of this step with the credentials of the secret
+        solver = solver.with_downloads(SecretDownloads(base_state, target.base_interpreter, step.netrc,
+                                                       step.network))
     with phase(f"step {index}: wheels chosen"):
         locked = lockstep.locked_wheels(solver, stage, step, name, target) if step.lock else None
         packages = locked.packages if locked else requirement_wheels(solver, stage, step, name, target, text)
     plan = plan_step(solver, text, step, index, base, target, packages)
     total = len(plan.layers) + bool(locked and locked.project)
     definitions = {
-        layer.context: llb.marshal(layerdefs.layer_state(base_state, layer, target, f"{i}/{total}"))
+        layer.context: llb.marshal(layerdefs.layer_state(base_state, layer, target, f"{i}/{total}",
+                                                         solver.downloads))
         for i, layer in enumerate(plan.layers, start=1)
     }
     below = ({f"pylayers-{index}-env": llb.marshal(layerdefs.at_path(new_env, environment.path))}
@@ -204,7 +214,7 @@ def check_overlaps(solver: Solver, base_state, packages: tuple[PackageChoice, ..
     """Fails when two wheels ship one path with different content (see overlaps.py)."""
     if len(packages) < 2:
         return
-    ref = solver.solve_state(layerdefs.overlap_state(base_state, packages, target))
+    ref = solver.solve_state(layerdefs.overlap_state(base_state, packages, target, solver.downloads))
     overlaps.check(solver.read(ref, "/" + overlaps.RESULT_FILE), packages)
 
 

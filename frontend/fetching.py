@@ -21,6 +21,9 @@ T = TypeVar("T")
 
 _STATUS = re.compile(r"invalid response status (\d{3})")
 _DIGEST = re.compile(r"digest mismatch (sha256:[0-9a-f]+): (sha256:[0-9a-f]+)")
+_CREDENTIALS = (": the index asks for credentials; give them as a netrc secret: mount it on the install "
+                "step (RUN --mount=type=secret,id=netrc,target=/root/.netrc pip install …) and build with "
+                "--secret id=netrc,src=$HOME/.netrc (docs/private-indexes.md)")
 _RESET = ("unexpected EOF", "connection reset by peer", "broken pipe", "connection refused",
           "server closed idle connection", ": EOF")
 
@@ -49,7 +52,8 @@ def classify(exc: GatewayError, timeout: float) -> Failure:
                        "build argument PYLAYERS_FETCH_TIMEOUT sets this limit in seconds")
     if status := _STATUS.search(message):
         code = int(status.group(1))
-        return Failure(f"HTTP {code}", retry=code >= 500, not_found=code == 404)
+        return Failure(f"HTTP {code}{_CREDENTIALS if code in (401, 403) else ''}", retry=code >= 500,
+                       not_found=code == 404)
     if digest := _DIGEST.search(message):
         return Failure(f"the body does not match its checksum (expected {digest.group(2)}, got "
                        f"{digest.group(1)})", retry=True)

@@ -13,6 +13,7 @@ import json
 from typing import Sequence
 
 from . import llb, overlaps
+from .downloads import Fetch, HttpDownloads
 from .installer import installer_zipapp
 from .plan import Layer
 from .resolve.index import redact_url
@@ -118,22 +119,23 @@ def installer_state():
     return llb.scratch().mkfile("/installer.pyz", installer_zipapp(), mode=0o644)
 
 
-def wheel_mounts(packages: Sequence[PackageChoice]) -> tuple[list, list[str]]:
-    """Each wheel (an http source pinned by its sha256) mounted at /wheels/<i>; their paths."""
+def wheel_mounts(packages: Sequence[PackageChoice], downloads=None) -> tuple[list, list[str]]:
+    """Each wheel (a download pinned by its sha256) mounted at /wheels/<i>; their paths."""
+    downloads = downloads or HttpDownloads()
     mounts, paths = [], []
     for i, pkg in enumerate(packages):
         # The vertex name is what BuildKit shows above a failed download (a wrong body: "digest
         # mismatch"), so it names the package and the URL.
-        whl = llb.http(pkg.url, checksum=f"sha256:{pkg.sha256}", filename=pkg.filename,
-                       name=f"pylayers: wheel of {pkg.name} {pkg.version} from {redact_url(pkg.url)}")
+        whl = downloads.file(Fetch(pkg.url, pkg.filename, f"sha256:{pkg.sha256}",
+                                   f"pylayers: wheel of {pkg.name} {pkg.version} from {redact_url(pkg.url)}"))
         mounts.append(llb.Mount(f"/wheels/{i}", whl, readonly=True))
         paths.append(f"/wheels/{i}/{pkg.filename}")
     return mounts, paths
 
 
-def overlap_state(base: "llb.State", packages: Sequence[PackageChoice], target: TargetEnv):
+def overlap_state(base: "llb.State", packages: Sequence[PackageChoice], target: TargetEnv, downloads=None):
     """An exec that lists the paths two of the wheels would both install (overlaps.SCRIPT)."""
-    mounts, paths = wheel_mounts(packages)
+    mounts, paths = wheel_mounts(packages, downloads)
     args = (target.base_interpreter, "-c", overlaps.SCRIPT, json.dumps(dict(target.scheme), sort_keys=True),
             f"{OVERLAP_DIR}/{overlaps.RESULT_FILE}", *(f"{p.name}={w}" for p, w in zip(packages, paths)))
     run = base.run(args=args, env=INSTALL_ENV, cwd="/", network="none", readonly_root=True,
@@ -142,9 +144,9 @@ def overlap_state(base: "llb.State", packages: Sequence[PackageChoice], target: 
     return run.mount_output(OVERLAP_DIR)
 
 
-def layer_state(base: "llb.State", layer: Layer, target: TargetEnv, step: str):
+def layer_state(base: "llb.State", layer: Layer, target: TargetEnv, step: str, downloads=None):
     """The state of one package layer: only the files the wheel(s) install."""
-    wheel_list, wheels = wheel_mounts(layer.packages)
+    wheel_list, wheels = wheel_mounts(layer.packages, downloads)
     mounts = [llb.Mount("/out", llb.scratch()), llb.Mount("/pylayers", installer_state(), readonly=True),
               *wheel_list]
     args = (*_installer_args(target), *wheels)

@@ -15,22 +15,13 @@ from typing import Mapping, Sequence
 from . import llb
 from ._pb import gateway_pb2
 from .config import Config
+from .downloads import FAILED, Fetch, HttpDownloads, failure_text
 from .errors import FrontendError, GatewayError
 from .fetching import FetchNotFound, FetchPolicy, with_retries
 from .resolve.index import redact_url
 from .resolve.lazywheel import metadata_from_ranges
 
 FETCH_PARALLELISM = 64
-
-
-@dataclass(frozen=True)
-class Fetch:
-    """One URL for the daemon to download; `checksum` ("sha256:<hex>") pins its content."""
-
-    url: str
-    filename: str
-    checksum: str | None = None
-    name: str | None = None  # progress vertex name
 
 
 @dataclass(frozen=True)
@@ -59,10 +50,15 @@ class StageResult:
 
 
 class Solver:
-    def __init__(self, client, config: Config) -> None:
+    def __init__(self, client, config: Config, downloads=None) -> None:
         self.client = client
         self.config = config
         self.policy = FetchPolicy(timeout=config.fetch_timeout)
+        self.downloads = downloads or HttpDownloads()
+
+    def with_downloads(self, downloads) -> "Solver":
+        """This solver, downloading through `downloads` (downloads.SecretDownloads: credentials)."""
+        return Solver(self.client, self.config, downloads)
 
     def cache_imports(self) -> list:
         return [gateway_pb2.CacheOptionsEntry(Type=c.type, Attrs=dict(c.attrs))
@@ -93,8 +89,8 @@ class Solver:
         filename, name = item.filename, item.name
         if attempt > 1:
             filename, name = f"try{attempt}-{filename}", f"{name or item.url} (try {attempt})"
-        source = llb.http(item.url, checksum=item.checksum, filename=filename, name=name)
-        return self.client.read_file(self.solve_state(source), "/" + filename, timeout=self.policy.timeout)
+        fetch = Fetch(item.url, filename, item.checksum, name)
+        return self._read(self.solve_state(self.downloads.file(fetch)), fetch)
 
     def fetch_retrying(self, item: Fetch) -> bytes:
         """fetch() with retries. After a failed batch, try 1 answers from the batch's result."""
@@ -122,6 +118,8 @@ class Solver:
         try:
             return list(self.fetch_batch([_page(url) for url in urls]))
         except GatewayError:
+            if self.downloads.reports_failures:  # retried already; the message names the URL
+                raise
             return self._each(self.fetch_page, urls)
 
     def wheel_metadata(self, wheels: Sequence[tuple[str, str, str]]) -> list[bytes]:
@@ -152,18 +150,29 @@ class Solver:
         if not fetches:
             return []
         ref = self._solve_batch(fetches)
-        timeout = self.policy.timeout
-        return self._each(lambda f: self.client.read_file(ref, "/" + f.filename, timeout=timeout), fetches)
+        return self._each(lambda f: self._read(ref, f), fetches)
+
+    def _read(self, ref: str, item: Fetch) -> bytes | None:
+        """The downloaded file; with downloads that report failures, None for a 404 page."""
+        try:
+            return self.client.read_file(ref, "/" + item.filename, timeout=self.policy.timeout)
+        except GatewayError:
+            if not self.downloads.reports_failures or item.checksum:
+                raise
+            report = self.client.read_file(ref, "/" + item.filename + FAILED)
+        status, message = failure_text(item.url, report)
+        if status == 404:
+            return None
+        raise GatewayError(message)
 
     def _solve_batch(self, fetches: Sequence[Fetch]) -> str:
         """One solve of every download side by side in one tree, each under its own file name."""
-        unique = list({f.filename: f for f in fetches}.values())
-        sources = [llb.http(f.url, checksum=f.checksum, filename=f.filename, name=f.name) for f in unique]
+        sources = self.downloads.batch(list({f.filename: f for f in fetches}.values()))
         if len(sources) == 1 or "mergeop" in self.client.llb_caps:
             return self.solve_state(llb.merge(sources, name="pylayers: index documents"))
         tree = llb.scratch()
-        for f, src in zip(unique, sources):
-            tree = tree.copy(src, "/" + f.filename, "/" + f.filename)
+        for src in sources:
+            tree = tree.copy(src, "/", "/")
         return self.solve_state(tree)
 
     @staticmethod

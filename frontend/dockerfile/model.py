@@ -36,6 +36,14 @@ class LockOptions:
 
 
 @dataclass(frozen=True)
+class NetrcSecret:
+    """A BuildKit secret the install step mounts as a netrc: the index credentials."""
+
+    id: str  # the secret's id (`--secret id=…` of the build)
+    required: bool = False  # `required=true`: the build fails without it
+
+
+@dataclass(frozen=True)
 class InstallStep:
     """One RUN instruction that pylayers can replace by one layer per package."""
 
@@ -52,3 +60,5 @@ class InstallStep:
     before: str | None  # the && chain before the pip install, joined with " && "
     after: str | None  # the && chain after the pip install, joined with " && "
     lock: LockOptions | None = None  # a lock-file install; None: requirements files
+    netrc: NetrcSecret | None = None  # credentials for the indexes, from a secret mount
+    network: str | None = None  # the RUN's --network= ("host", "none"); None: the default

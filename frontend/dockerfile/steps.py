@@ -13,7 +13,7 @@ from typing import Iterator
 from ..errors import InputError
 from ..inputs.pylock import is_pylock
 from .lockargs import LockArgsError, LockCommand, parse_poetry, parse_uv, pylock_command
-from .model import InstallStep
+from .model import InstallStep, NetrcSecret
 from .parser import Document, Instruction, exec_form, parse, split_flags, stage_name
 from .pipargs import parse_install_args
 from .shell import Command, Word, split_and_chain
@@ -24,8 +24,10 @@ _MENTIONS_PIP = re.compile(r"(?:pip|uv|poetry)[\d.]*")
 _INSTALL_WORDS = ("install", "sync")
 _RUN_FLAGS = ("--network=", "--security=")
 # mounts that cannot change what pip installs; bind, secret and ssh mounts may carry the
-# requirements files, wheels or index configuration pylayers cannot see from the stage
+# requirements files, wheels or index configuration pylayers cannot see from the stage (except a
+# secret mounted as a netrc: the index credentials, which pylayers's downloads then use)
 _MOUNT_TYPES = ("cache", "tmpfs")
+_NETRC_NAMES = (".netrc", "netrc", "_netrc")
 _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 # builtins whose effect would outlive their command (and so reach the pip install)
 _STATEFUL = frozenset((
@@ -59,7 +61,8 @@ def runs(doc: Document) -> Iterator[tuple[Instruction, int, str | None]]:
 def _step(doc: Document, instr: Instruction, stage_index: int, name: str | None,
           filename: str) -> InstallStep | None:
     flags, command = split_flags(instr.args)
-    if not all(_harmless_flag(f) for f in flags):
+    secrets = [s for s in map(netrc_secret, flags) if s is not None]
+    if len(secrets) > 1 or not all(_harmless_flag(f) or netrc_secret(f) for f in flags):
         return None
     chain = _commands(command)
     mentions = [i for i, c in enumerate(chain or ()) if _mentions_pip(c)]
@@ -80,6 +83,7 @@ def _step(doc: Document, instr: Instruction, stage_index: int, name: str | None,
         key=instr.start, line=instr.start + 1, stage_index=stage_index, stage_name=name,
         interpreter=found.interpreter, options=found.options, run_flags=flags,
         before=_joined(chain[:at]), after=_joined(chain[at + 1:]), lock=found.lock,
+        netrc=secrets[0] if secrets else None, network=_network(flags),
     )
 
 
@@ -108,9 +112,39 @@ def _problem_text(command: Command, problem: LockArgsError) -> str:
 def _harmless_flag(flag: str) -> bool:
     if not flag.startswith("--mount="):
         return flag.startswith(_RUN_FLAGS)
-    fields = flag[len("--mount="):].replace('"', "").replace("'", "").split(",")
-    types = [f.partition("=")[2] for f in fields if f.partition("=")[0].lower() == "type"]
-    return types in ([t] for t in _MOUNT_TYPES)
+    return _mount_fields(flag).get("type", [None]) in ([t] for t in _MOUNT_TYPES)
+
+
+def _mount_fields(flag: str) -> dict[str, list[str]]:
+    """`--mount=type=secret,id=x,target=/p` as {"type": ["secret"], "id": ["x"], …}."""
+    fields: dict[str, list[str]] = {}
+    for field in flag[len("--mount="):].replace('"', "").replace("'", "").split(","):
+        key, _, value = field.partition("=")
+        fields.setdefault(key.strip().lower(), []).append(value.strip())
+    return fields
+
+
+def netrc_secret(flag: str) -> NetrcSecret | None:
+    """The secret of `--mount=type=secret,…` when it is mounted as a netrc file, else None.
+
+    As BuildKit: the id defaults to the target's base name, the target to /run/secrets/<id>.
+    """
+    if not flag.startswith("--mount="):
+        return None
+    fields = _mount_fields(flag)
+    one = {k: v[0] for k, v in fields.items() if len(v) == 1}
+    if one.get("type") != "secret" or len(one) != len(fields):
+        return None
+    target = one.get("target") or one.get("dst") or one.get("destination") or ""
+    secret_id = one.get("id") or posixpath.basename(target)
+    if posixpath.basename(target or secret_id) not in _NETRC_NAMES or not secret_id:
+        return None
+    return NetrcSecret(secret_id, one.get("required", "false").lower() in ("true", "1", ""))
+
+
+def _network(flags: tuple[str, ...]) -> str | None:
+    values = [f.partition("=")[2] for f in flags if f.startswith("--network=")]
+    return values[-1] if values and values[-1] in ("host", "none") else None
 
 
 def _commands(command: str) -> tuple[Command, ...] | None:

@@ -65,6 +65,7 @@ class _Writer:
             meta.description["llb.customname"] = vertex.name
         for cap in vertex.caps:
             meta.caps[cap] = True
+        meta.ignore_cache = vertex.ignore_cache
         digest = self.add(op.SerializeToString(deterministic=True), meta)
         self.done[id(vertex)] = digest
         return digest

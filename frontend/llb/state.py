@@ -29,6 +29,7 @@ class Vertex:
     inputs: tuple["State", ...] = ()
     name: str | None = None
     caps: tuple[str, ...] = ()
+    ignore_cache: bool = False  # run on every build (never answered from the cache)
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,9 +53,15 @@ class State:
 
     def run(self, args: Sequence[str], *, env: Sequence[str] = (), cwd: str = "/", user: str = "",
             network: str | None = None, readonly_root: bool = False,
-            mounts: Sequence["Mount"] = (), name: str | None = None) -> "ExecState":
-        return _exec(self, tuple(args), tuple(env), cwd, user, network, readonly_root,
-                     tuple(mounts), name)
+            mounts: Sequence["Mount"] = (), name: str | None = None,
+            ignore_cache: bool = False) -> "ExecState":
+        exec_state = _exec(self, tuple(args), tuple(env), cwd, user, network, readonly_root,
+                           tuple(mounts), name)
+        if ignore_cache:
+            vertex = exec_state.vertex
+            exec_state = ExecState(Vertex(vertex.op, vertex.inputs, vertex.name, vertex.caps, True),
+                                   exec_state.outputs)
+        return exec_state
 
     def mkfile(self, path: str, data: bytes, mode: int = 0o644, name: str | None = None) -> "State":
         action = ops_pb2.FileAction(mkfile=ops_pb2.FileActionMkFile(
@@ -88,6 +95,8 @@ class Mount:
     selector: str = ""
     cache_id: str | None = None  # a cache mount (never an output)
     tmpfs: bool = False
+    secret: str | None = None  # a secret mount: the secret's id (a file, mode 0400, never an output)
+    optional: bool = False  # a secret the client may not have (then no file at `dest`)
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,10 @@ def _mount(mount: Mount, inputs: list[State]) -> ops_pb2.Mount:
     pb = ops_pb2.Mount(dest=mount.dest, selector=mount.selector, readonly=mount.readonly)
     if mount.tmpfs:
         pb.mountType, pb.input, pb.output = ops_pb2.TMPFS, SCRATCH_INDEX, SKIP_OUTPUT
+        return pb
+    if mount.secret is not None:
+        pb.mountType, pb.input, pb.output = ops_pb2.SECRET, SCRATCH_INDEX, SKIP_OUTPUT
+        pb.secretOpt.ID, pb.secretOpt.mode, pb.secretOpt.optional = mount.secret, 0o400, mount.optional
         return pb
     pb.input = _input_index(inputs, mount.source)
     if mount.cache_id is not None:

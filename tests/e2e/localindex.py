@@ -89,12 +89,37 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
+class _Private(_Quiet):
+    """Answers 401 unless the request carries the server's basic-auth credentials; logs each path."""
+
+    def do_GET(self) -> None:
+        server = self.server
+        granted = self.headers.get("Authorization") == server.authorization
+        server.requests.append((self.path, granted))
+        if not granted:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="private"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        super().do_GET()
+
+    do_HEAD = do_GET
+
+
 class _Server(ThreadingHTTPServer):
     request_queue_size = 512  # the daemon fetches hundreds of files at once (default: 5)
+    authorization: str | None = None
+    requests: list
 
 
-def serve(root: Path) -> tuple[LocalIndex, ThreadingHTTPServer]:
+def serve(root: Path, credentials: tuple[str, str] | None = None) -> tuple[LocalIndex, ThreadingHTTPServer]:
+    """The index and its server; with `credentials` (user, password) every request needs them."""
     root.mkdir(parents=True, exist_ok=True)
-    server = _Server(("127.0.0.1", 0), partial(_Quiet, directory=str(root)))
+    handler = _Private if credentials else _Quiet
+    server = _Server(("127.0.0.1", 0), partial(handler, directory=str(root)))
+    server.requests = []
+    if credentials:
+        server.authorization = "Basic " + base64.b64encode(":".join(credentials).encode()).decode()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return LocalIndex(root=root, port=server.server_address[1]), server

@@ -8,13 +8,17 @@ from frontend.errors import GatewayError
 from frontend.fetching import FetchNotFound, FetchPolicy, classify, with_retries
 
 URL = "https://idx/simple/alpha/"
+CREDENTIALS = (": the index asks for credentials; give them as a netrc secret: mount it on the install step "
+               "(RUN --mount=type=secret,id=netrc,target=/root/.netrc pip install …) and build with "
+               "--secret id=netrc,src=$HOME/.netrc (docs/private-indexes.md)")
 POLICY = FetchPolicy(attempts=4, backoff=1.0, window=60.0, timeout=30.0)
 
 
 @pytest.mark.parametrize("message, reason, retry", [
     ("failed to load cache key: invalid response status 503", "HTTP 503", True),
     ("failed to load cache key: invalid response status 500", "HTTP 500", True),
-    ("failed to load cache key: invalid response status 403", "HTTP 403", False),
+    ("failed to load cache key: invalid response status 403", "HTTP 403" + CREDENTIALS, False),
+    ("failed to load cache key: invalid response status 401", "HTTP 401" + CREDENTIALS, False),
     ("failed to load cache key: unexpected EOF",
      "the connection failed before the whole body arrived (unexpected EOF)", True),
     ('failed to load cache key: Get "https://idx/a": read tcp 1.2.3.4:5->6.7.8.9:443: read: connection reset by peer',

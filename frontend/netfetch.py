@@ -1,0 +1,179 @@
+"""Downloads with credentials from a netrc, run by the build stage's own Python in an exec.
+
+BuildKit's http source (0.13) cannot send credentials, and the frontend has no network and never
+sees a secret. When an install step mounts a netrc secret, each download runs as an exec of this
+script with that secret mounted: the credential stays in the mounted file, never in the LLB, in
+an argument, in the output or in a message. Standard library only, Python 3.7+.
+
+    python3 netfetch.py NETRC SECRET_ID OUT MODE JSON
+
+JSON is a list of [url, sha256 or "", file name]. Each body is written to OUT/<file name>; a body
+whose sha256 is given must match it. MODE "files": any failure ends with exit status 1 (so that
+BuildKit never caches a failed download) after a line on stderr naming the URL. MODE "report":
+a failure is written to OUT/<file name>.failed as JSON {"status": HTTP status or null, "reason"}
+for the frontend to read (pages: a 404 is an answer, not an error).
+"""
+
+import base64
+import hashlib
+import json
+import netrc
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+ATTEMPTS = 4
+BACKOFF = 1.0
+TIMEOUT = 60.0  # seconds without progress on one connection (not part of any cache key)
+PARALLEL = 8
+ACCEPT = "text/html"
+
+
+class Failed(Exception):
+    def __init__(self, reason, status=None, sent=False):
+        Exception.__init__(self, reason)
+        self.reason, self.status, self.sent = reason, status, sent  # sent: credentials were sent
+
+
+def credentials(path):
+    """host -> (login, password) from the netrc at `path` (none when the secret is absent)."""
+    if not path or not os.path.exists(path):
+        return {}
+    try:
+        parsed = netrc.netrc(path)
+    except (netrc.NetrcParseError, OSError) as exc:  # the message may quote the file: never show it
+        raise Failed("the netrc secret cannot be read (%s at line %s)" % (
+            type(exc).__name__, getattr(exc, "lineno", "?")))
+    found = {host: (entry[0], entry[2]) for host, entry in parsed.hosts.items()}
+    default = parsed.hosts.get("default")
+    if default:
+        found["*"] = (default[0], default[2])
+    return found
+
+
+def redact(url):
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+
+
+def authorization(url, creds):
+    host = urllib.parse.urlsplit(url).hostname or ""
+    entry = creds.get(host) or creds.get("*")
+    if not entry:
+        return None
+    token = base64.b64encode(("%s:%s" % (entry[0] or "", entry[1] or "")).encode("utf-8"))
+    return "Basic " + token.decode("ascii")
+
+
+class Redirects(urllib.request.HTTPRedirectHandler):
+    """Redirects get the credentials of their own host, never those of the first one."""
+
+    def __init__(self, creds):
+        self.creds = creds
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = urllib.request.HTTPRedirectHandler.redirect_request(self, req, fp, code, msg, headers, newurl)
+        if new is not None:
+            new.remove_header("Authorization")
+            auth = authorization(newurl, self.creds)
+            if auth:
+                new.add_unredirected_header("Authorization", auth)
+        return new
+
+
+def get(url, creds, timeout):
+    """The body of `url`; Failed with the HTTP status or the network error otherwise."""
+    request = urllib.request.Request(url, headers={"Accept": ACCEPT, "User-Agent": "pylayers"})
+    auth = authorization(url, creds)
+    if auth:
+        request.add_unredirected_header("Authorization", auth)
+    opener = urllib.request.build_opener(Redirects(creds))
+    try:
+        with opener.open(request, timeout=timeout) as answer:
+            return answer.read()
+    except urllib.error.HTTPError as exc:
+        raise Failed("HTTP %d" % exc.code, exc.code, bool(auth))
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise Failed(str(getattr(exc, "reason", exc)))
+
+
+def advice(failure, url, secret_id, netrc_given):
+    """What the user reads for `failure`: for 401/403, what is wrong with the credentials."""
+    if failure.status not in (401, 403):
+        return failure.reason
+    host = urllib.parse.urlsplit(url).hostname
+    if failure.sent:
+        what = "the index refused the credentials for %s in the netrc of secret %s" % (host, secret_id)
+    elif not netrc_given:
+        what = ("the index asks for credentials and the build has no secret %s: build with "
+                "--secret id=%s,src=<netrc file>" % (secret_id, secret_id))
+    else:
+        what = ("the index asks for credentials and the netrc of secret %s has none for %s: add a line "
+                "`machine %s login <user> password <password>`" % (secret_id, host, host))
+    return "%s: %s" % (failure.reason, what)
+
+
+def fetch(item, creds, timeout, sleep=time.sleep):
+    """One body, retried (bounded, with backoff) on 5xx, network errors and checksum mismatches."""
+    url, sha256 = item[0], item[1]
+    delay = BACKOFF
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            body = get(url, creds, timeout)
+            if sha256 and hashlib.sha256(body).hexdigest() != sha256:
+                raise Failed("the body does not match its checksum (expected sha256:%s, got sha256:%s)"
+                             % (sha256, hashlib.sha256(body).hexdigest()))
+            return body
+        except Failed as exc:
+            final = exc.status is not None and exc.status < 500
+            if final or attempt == ATTEMPTS:
+                raise
+            sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
+
+
+def write(path, data):
+    with open(path + ".part", "wb") as out:
+        out.write(data)
+    os.replace(path + ".part", path)
+
+
+def run(netrc_path, secret_id, out, mode, items, timeout=TIMEOUT, sleep=time.sleep):
+    """Exit status: 0, or 1 when a download failed in mode "files" (or the netrc is unreadable)."""
+    try:
+        creds = credentials(netrc_path)
+    except Failed as exc:
+        sys.stderr.write("pylayers: secret %s: %s\n" % (secret_id, exc.reason))
+        return 1
+
+    given = bool(netrc_path) and os.path.exists(netrc_path)
+
+    def one(item):
+        url, _, filename = item
+        try:
+            write(os.path.join(out, filename), fetch(item, creds, timeout, sleep))
+            return None
+        except Failed as exc:
+            reason = advice(exc, url, secret_id, given)
+            if mode == "report":
+                write(os.path.join(out, filename + ".failed"),
+                      json.dumps({"status": exc.status, "reason": reason}).encode("utf-8"))
+                return None
+            return "pylayers: %s: %s" % (redact(url), reason)
+
+    with ThreadPoolExecutor(max_workers=min(PARALLEL, max(1, len(items)))) as pool:
+        errors = [e for e in pool.map(one, items) if e]
+    for error in errors:
+        sys.stderr.write(error + "\n")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], json.loads(sys.argv[5])))
