@@ -34,9 +34,10 @@ ACCEPT = "text/html"
 
 
 class Failed(Exception):
-    def __init__(self, reason, status=None, sent=False):
+    def __init__(self, reason, status=None, url=None, sent=False):
         Exception.__init__(self, reason)
-        self.reason, self.status, self.sent = reason, status, sent  # sent: credentials were sent
+        self.reason, self.status = reason, status
+        self.url, self.sent = url, sent  # the URL that answered (after redirects); credentials sent?
 
 
 def credentials(path):
@@ -98,7 +99,8 @@ def get(url, creds, timeout):
         with opener.open(request, timeout=timeout) as answer:
             return answer.read()
     except urllib.error.HTTPError as exc:
-        raise Failed("HTTP %d" % exc.code, exc.code, bool(auth))
+        answered = exc.geturl() or url
+        raise Failed("HTTP %d" % exc.code, exc.code, answered, authorization(answered, creds) is not None)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise Failed(str(getattr(exc, "reason", exc)))
 
@@ -107,7 +109,7 @@ def advice(failure, url, secret_id, netrc_given):
     """What the user reads for `failure`: for 401/403, what is wrong with the credentials."""
     if failure.status not in (401, 403):
         return failure.reason
-    host = urllib.parse.urlsplit(url).hostname
+    host = urllib.parse.urlsplit(failure.url or url).hostname
     if failure.sent:
         what = "the index refused the credentials for %s in the netrc of secret %s" % (host, secret_id)
     elif not netrc_given:

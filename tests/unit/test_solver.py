@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from frontend import config
+from frontend import config, llb
 from frontend._pb import gateway_pb2, ops_pb2
+from frontend.dockerfile.model import NetrcSecret
+from frontend.downloads import SecretDownloads
 from frontend.errors import GatewayError
 from frontend.solver import Solver
 
@@ -150,3 +154,58 @@ def test_credentials_in_a_url_stay_out_of_messages(no_sleep):
     with pytest.raises(GatewayError) as info:
         scripted(ScriptedClient(*["invalid response status 403"] * 2)).fetch_pages(["https://user:s3cret@idx/simple/x/"])
     assert "s3cret" not in str(info.value) and "user:****@idx" in str(info.value)
+
+
+class ExecClient:
+    """Runs netfetch execs on paper: `served` URL -> bytes, or an int (the HTTP status of a failure)."""
+
+    llb_caps = frozenset({"mergeop"})
+
+    def __init__(self, served) -> None:
+        self.served = served
+        self.refs: dict[str, dict[str, bytes]] = {}
+
+    def solve(self, definition, cache_imports=()):
+        files = {}
+        for raw in getattr(definition, "def"):
+            op = ops_pb2.Op.FromString(raw)
+            if op.HasField("exec"):
+                mode = op.exec.meta.args[5]
+                for url, _, name in json.loads(op.exec.meta.args[6]):
+                    answer = self.served[url]
+                    if isinstance(answer, bytes):
+                        files["/" + name] = answer
+                    elif mode == "report":
+                        files[f"/{name}.failed"] = json.dumps({"status": answer, "reason": f"HTTP {answer}"}).encode()
+                    else:
+                        raise GatewayError("process did not complete successfully: exit code: 1")
+        ref = f"ref-{len(self.refs)}"
+        self.refs[ref] = files
+        return gateway_pb2.Result(ref=gateway_pb2.Ref(id=ref))
+
+    def read_file(self, ref, path, timeout=None):
+        if path not in self.refs[ref]:
+            raise GatewayError(f"open {path}: no such file or directory")
+        return self.refs[ref][path]
+
+
+def secret_solver(served) -> Solver:
+    downloads = SecretDownloads(llb.image("python"), "python3", NetrcSecret("netrc"))
+    return Solver(ExecClient(served), config.from_opts({})).with_downloads(downloads)
+
+
+def test_with_a_secret_pages_come_from_one_exec_and_a_404_is_none():
+    solver = secret_solver({"https://idx/simple/a/": b"page a", "https://idx/simple/b/": 404})
+    assert solver.fetch_pages(["https://idx/simple/a/", "https://idx/simple/b/"]) == [b"page a", None]
+    assert solver.fetch_page("https://idx/simple/b/") is None
+
+
+def test_with_a_secret_a_refused_page_fails_at_once_with_the_scripts_reason(no_sleep):
+    solver = secret_solver({"https://idx/simple/a/": b"page a", "https://idx/simple/b/": 401})
+    with pytest.raises(GatewayError, match=r"^cannot fetch https://idx/simple/b/: HTTP 401$"):
+        solver.fetch_pages(["https://idx/simple/a/", "https://idx/simple/b/"])
+
+
+def test_with_a_secret_files_keep_their_sha256():
+    solver = secret_solver({"https://idx/f/a.whl.metadata": b"Name: a"})
+    assert solver.fetch_files([("https://idx/f/a.whl.metadata", "ab" * 32)]) == [b"Name: a"]

@@ -1,0 +1,146 @@
+"""netfetch.py, the download script that runs in the build with the netrc secret, against a real
+HTTP server on 127.0.0.1 that wants basic auth."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from frontend import netfetch
+
+USER, PASSWORD = "ci-bot", "pa55-w0rd-not-in-any-output"
+GOOD = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+BODY = b"<html><a href='x.whl'>x.whl</a></html>"
+SHA = hashlib.sha256(BODY).hexdigest()
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        server = self.server
+        server.seen.append((self.path, self.headers.get("Authorization")))
+        if self.path == "/redirect":  # to the same server under another host name
+            return self._answer(302, b"", {"Location": f"http://localhost:{server.server_port}/page"})
+        if self.path == "/open":
+            return self._answer(200, BODY)
+        if self.headers.get("Authorization") != GOOD:
+            return self._answer(401, b"", {"WWW-Authenticate": 'Basic realm="x"'})
+        if self.path == "/flaky" and server.seen.count(("/flaky", GOOD)) < 2:
+            return self._answer(503, b"busy")
+        if self.path in ("/page", "/flaky"):
+            return self._answer(200, BODY)
+        self._answer(404, b"no")
+
+    def _answer(self, status: int, body: bytes, headers: dict | None = None) -> None:
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.seen = []
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield srv
+    srv.shutdown()
+
+
+def netrc_file(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "netrc"
+    path.write_text(text)
+    return str(path)
+
+
+def fetch(server, tmp_path, items, mode="files", netrc_text=f"machine 127.0.0.1 login {USER} password {PASSWORD}\n",
+          capsys=None):
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    netrc_path = netrc_file(tmp_path, netrc_text) if netrc_text is not None else str(tmp_path / "absent")
+    urls = [[f"http://127.0.0.1:{server.server_port}{path}", sha, name] for path, sha, name in items]
+    status = netfetch.run(netrc_path, "netrc", str(out), mode, urls, sleep=lambda s: None)
+    return status, out
+
+
+def test_sends_the_netrc_credentials_and_checks_the_sha256(server, tmp_path):
+    status, out = fetch(server, tmp_path, [("/page", SHA, "page.html")])
+    assert status == 0 and (out / "page.html").read_bytes() == BODY
+    assert ("/page", GOOD) in server.seen
+
+
+def test_a_redirect_to_another_host_gets_that_hosts_credentials_only(server, tmp_path):
+    netrc_text = f"machine 127.0.0.1 login {USER} password {PASSWORD}\n"  # nothing for "localhost"
+    status, out = fetch(server, tmp_path, [("/redirect", "", "r")], mode="report", netrc_text=netrc_text)
+    assert status == 0 and server.seen[-1] == ("/page", None)
+    report = json.loads((out / "r.failed").read_text())
+    assert report["status"] == 401
+    assert report["reason"] == ("HTTP 401: the index asks for credentials and the netrc of secret netrc has none "
+                                "for localhost: add a line `machine localhost login <user> password <password>`")
+
+
+def test_a_default_entry_serves_every_host(server, tmp_path):
+    status, out = fetch(server, tmp_path, [("/redirect", SHA, "r")], netrc_text=f"default login {USER} password {PASSWORD}\n")
+    assert status == 0 and (out / "r").read_bytes() == BODY and server.seen[-1] == ("/page", GOOD)
+
+
+def test_5xx_is_retried(server, tmp_path):
+    status, out = fetch(server, tmp_path, [("/flaky", SHA, "f")])
+    assert status == 0 and (out / "f").read_bytes() == BODY
+    assert [p for p, _ in server.seen].count("/flaky") == 2
+
+
+def test_report_mode_writes_why_a_page_failed_and_exits_0(server, tmp_path):
+    status, out = fetch(server, tmp_path, [("/missing", "", "m"), ("/page", "", "p")], mode="report")
+    assert status == 0 and (out / "p").read_bytes() == BODY and not (out / "m").exists()
+    assert json.loads((out / "m.failed").read_text()) == {"status": 404, "reason": "HTTP 404"}
+
+
+@pytest.mark.parametrize("netrc_text, reason", [
+    (f"machine 127.0.0.1 login {USER} password wrong-{PASSWORD}\n",
+     "HTTP 401: the index refused the credentials for 127.0.0.1 in the netrc of secret netrc"),
+    (None, "HTTP 401: the index asks for credentials and the build has no secret netrc: build with "
+           "--secret id=netrc,src=<netrc file>"),
+])
+def test_files_mode_fails_with_a_message_that_never_shows_the_password(server, tmp_path, capsys, netrc_text, reason):
+    status, out = fetch(server, tmp_path, [("/page", SHA, "page.html")], netrc_text=netrc_text)
+    err = capsys.readouterr().err
+    assert status == 1 and not (out / "page.html").exists()
+    assert err == f"pylayers: http://127.0.0.1:{server.server_port}/page: {reason}\n"
+    assert PASSWORD not in err
+
+
+def test_a_body_that_does_not_match_its_sha256_is_never_written(server, tmp_path, capsys):
+    status, out = fetch(server, tmp_path, [("/open", "0" * 64, "o")])
+    assert status == 1 and list(out.iterdir()) == []
+    assert "the body does not match its checksum (expected sha256:" + "0" * 64 in capsys.readouterr().err
+
+
+def test_a_broken_netrc_is_reported_without_quoting_it(server, tmp_path, capsys):
+    status, _ = fetch(server, tmp_path, [("/page", SHA, "p")], netrc_text=f"machine 127.0.0.1 login {USER} password\n"
+                                                                           f"{PASSWORD} bogus\n")
+    err = capsys.readouterr().err
+    assert status == 1 and err.startswith("pylayers: secret netrc: the netrc secret cannot be read (NetrcParseError")
+    assert PASSWORD not in err
+
+
+def test_runs_as_a_script_with_the_standard_library_only(server, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    listed = json.dumps([[f"http://127.0.0.1:{server.server_port}/page", SHA, "page"]])
+    script = Path(netfetch.__file__)
+    proc = subprocess.run([sys.executable, "-I", str(script), netrc_file(tmp_path, f"default login {USER} password "
+                           f"{PASSWORD}\n"), "netrc", str(out), "files", listed], capture_output=True, text=True)
+    assert (proc.returncode, proc.stderr, (out / "page").read_bytes()) == (0, "", BODY)
