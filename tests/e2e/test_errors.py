@@ -58,6 +58,13 @@ CASES = {
                       "/app/requirements.txt:1: none of the --hash values of alpha==1.0 match a wheel for this "
                       "target (the wheel for it is alpha-1.0-py3-none-any.whl, --hash=sha256:{alpha_sha})"),
     "bad_syntax": ("alpha==1.0\nbeta=>2.0\n", "/app/requirements.txt:2: invalid requirement 'beta=>2.0'"),
+    "bad_marker": ("alpha==1.0; python_version >< '3'\n",
+                   "/app/requirements.txt:1: invalid requirement 'alpha==1.0; python_version >< '3'': Expected a "
+                   "marker variable or quoted string"),
+    "unknown_option": ("alpha==1.0\n--frobnicate\n", "/app/requirements.txt:2: unknown option --frobnicate"),
+    "missing_include": ("alpha==1.0\n-r other.txt\n",
+                        "/app/requirements.txt:2: cannot read requirements file 'other.txt': /app/other.txt not "
+                        "found in the build stage (-r/-c paths are relative to the including file)"),
     "resolution_conflict": ("gamma\nalpha<2\n",
                             "Cannot install alpha<2 (/app/requirements.txt:2) and gamma==1.0 "
                             "(/app/requirements.txt:1) because these package versions have conflicting "
@@ -100,6 +107,22 @@ def test_missing_requirements_file_names_the_dockerfile_line(workdir, index, ima
     result = buildx(workdir, "-t", f"{image_name}:x")
     assert result.returncode != 0
     assert "Dockerfile:5: cannot read requirements file '/app/nope.txt'" in result.output, result.output[-2000:]
+
+
+@pytest.mark.parametrize("lock, expected", [
+    ('lock-version = "1.0"\ncreated-by = "t"\n[[packages]]\nname = "alpha"\nversion = \n',
+     "/app/pylock.toml:5: invalid TOML: Invalid value"),
+    ('lock-version = "1.0"\ncreated-by = "t"\n[[packages]]\nname = "alpha"\nversion = "1.0"\n',
+     "/app/pylock.toml:3: not a valid pylock file: Exactly one of vcs, directory, archive must be set if sdist "
+     "and wheels are not set in 'packages[0]'"),
+], ids=["toml", "pylock"])
+def test_a_malformed_lock_names_file_and_line(lock, expected, workdir, image_name):
+    (workdir / "pylock.toml").write_text(lock)
+    (workdir / "Dockerfile").write_text(f"# syntax={FRONTEND}\nFROM {BASE_313}\nWORKDIR /app\nCOPY pylock.toml .\n"
+                                        "RUN pip install -r pylock.toml\n")
+    result = buildx(workdir, "-t", f"{image_name}:x")
+    assert result.returncode != 0
+    assert expected in result.output, result.output[-2000:]
 
 
 def test_local_index_packages_install(workdir, index, image_name, docker_client):
