@@ -17,8 +17,8 @@ from typing import Mapping
 from . import config as config_mod
 from . import dockerfile, layerdefs, llb, lockstep, overlaps, preinstalled
 from .dockerfile.args import step_args
-from .downloads import SecretDownloads
-from .errors import FrontendError, InputError, InputErrors, SourceLines
+from .downloads import Fetch, SecretDownloads
+from .errors import FrontendError, GatewayError, InputError, InputErrors, SourceLines
 from .inputs.requirements import RequirementSet, parse_requirements
 from .plan import LayerCount, LayerPlan, check_total, default_budget, plan_layers
 from .resolve.steps import choose_wheels
@@ -179,7 +179,7 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
     with phase(f"step {index}: wheels chosen"):
         locked = lockstep.locked_wheels(solver, stage, step, name, target) if step.lock else None
         packages = locked.packages if locked else requirement_wheels(solver, stage, step, name, target, text)
-    plan = plan_step(solver, text, step, index, base, target, packages)
+    plan, solver = plan_step(solver, text, step, index, base, target, packages)
     total = len(plan.layers) + bool(locked and locked.project)
     definitions = {
         layer.context: llb.marshal(layerdefs.layer_state(base_state, layer, target, f"{i}/{total}",
@@ -196,12 +196,14 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
 
 
 def plan_step(solver: Solver, text: str, step, index: int, base: StageResult, target: TargetEnv,
-              packages: tuple[PackageChoice, ...]) -> LayerPlan:
-    """The step's layer plan, within the layer budget, once no two wheels clash."""
-    with phase(f"step {index}: overlapping files checked"):
-        check_overlaps(solver, llb.from_definition(base.definition), packages, target)
+              packages: tuple[PackageChoice, ...]) -> tuple[LayerPlan, Solver]:
+    """The step's layer plan, within the layer budget, once the wheels are here and do not clash;
+    and the solver whose downloads the layers use (a wheel that needed a second try keeps it)."""
+    with phase(f"step {index}: wheels fetched, overlapping files checked"):
+        solver = fetch_and_check(solver, llb.from_definition(base.definition), packages, target)
     budget = solver.config.max_layers or default_budget(other_layers(text, step, base))
-    return plan_layers(packages, prefix=f"pylayers-{index}", volatile=solver.config.volatile, max_layers=budget)
+    plan = plan_layers(packages, prefix=f"pylayers-{index}", volatile=solver.config.volatile, max_layers=budget)
+    return plan, solver
 
 
 def other_layers(text: str, step, base: StageResult) -> int:
@@ -210,9 +212,28 @@ def other_layers(text: str, step, base: StageResult) -> int:
     return base.layers + instructions + bool(step.before) + bool(step.after)
 
 
+def fetch_and_check(solver: Solver, base_state, packages: tuple[PackageChoice, ...], target: TargetEnv) -> Solver:
+    """Fails when two wheels ship one path with different content (see overlaps.py).
+
+    The check mounts every wheel, so it is where they are downloaded (one wheel: its download is
+    solved alone). BuildKit does not retry a download; when this fails, each wheel is fetched
+    again alone, with retries, and the check runs once more on the tries that worked.
+    """
+    if not packages:
+        return solver
+    try:
+        check_overlaps(solver, base_state, packages, target)
+    except GatewayError:
+        solver = solver.refetch_wheels(packages)
+        check_overlaps(solver, base_state, packages, target)
+    return solver
+
+
 def check_overlaps(solver: Solver, base_state, packages: tuple[PackageChoice, ...], target: TargetEnv) -> None:
-    """Fails when two wheels ship one path with different content (see overlaps.py)."""
-    if len(packages) < 2:
+    if len(packages) == 1:
+        pkg = packages[0]
+        item = Fetch(pkg.url, pkg.filename, f"sha256:{pkg.sha256}", layerdefs.wheel_name(pkg))
+        solver.client.stat_file(solver.solve_state(solver.downloads.file(item)), "/" + pkg.filename)
         return
     ref = solver.solve_state(layerdefs.overlap_state(base_state, packages, target, solver.downloads))
     overlaps.check(solver.read(ref, "/" + overlaps.RESULT_FILE), packages)

@@ -40,12 +40,27 @@ class Fetch:
 
 @dataclass(frozen=True)
 class HttpDownloads:
-    """The daemon's http source: no credentials."""
+    """The daemon's http source: no credentials.
+
+    BuildKit remembers a failed source for the rest of the build, so a wheel fetched again after a
+    failure must be another source: the same URL, checksum and file name (the installer reads the
+    name) with another file mode, which is part of the source's cache key. `retried` holds the
+    try of each wheel that needed one; its layer mounts that very download.
+    """
+
+    retried: tuple[tuple[str, int], ...] = ()  # (URL, try ≥ 2)
 
     reports_failures = False
 
     def file(self, item: Fetch) -> "llb.State":
-        return llb.http(item.url, checksum=item.checksum, filename=item.filename, name=item.name)
+        attempt = dict(self.retried).get(item.url, 1) if item.checksum else 1
+        return llb.http(item.url, checksum=item.checksum, filename=item.filename, name=item.name,
+                        perm=retry_mode(attempt))
+
+    def trying(self, url: str, attempt: int) -> "HttpDownloads":
+        """These downloads with `url` fetched as try `attempt`."""
+        kept = tuple((u, a) for u, a in self.retried if u != url)
+        return HttpDownloads(tuple(sorted(kept + (((url, attempt),) if attempt > 1 else ()))))
 
     def batch(self, items: Sequence[Fetch]) -> list:
         return [self.file(item) for item in items]
@@ -61,6 +76,9 @@ class SecretDownloads:
     network: str | None = None
 
     reports_failures = True  # pages: a failure is a `<file>.failed` file, not a failed solve
+
+    def trying(self, url: str, attempt: int) -> "SecretDownloads":
+        return self  # netfetch.py retries by itself
 
     def file(self, item: Fetch) -> "llb.State":
         if item.checksum:
@@ -84,6 +102,11 @@ class SecretDownloads:
         run = self.base.run(args=args, env=_ENV, cwd="/", network=self.network, readonly_root=True,
                             mounts=mounts, name=name, ignore_cache=mode == "report")
         return run.mount_output(OUT_DIR)
+
+
+def retry_mode(attempt: int) -> int | None:
+    """The file mode of a wheel's try: BuildKit's default (0600) first, then 0601, 0602, …"""
+    return None if attempt == 1 else 0o600 + attempt - 1
 
 
 def script_state() -> "llb.State":

@@ -126,11 +126,14 @@ def wheel_mounts(packages: Sequence[PackageChoice], downloads=None) -> tuple[lis
     for i, pkg in enumerate(packages):
         # The vertex name is what BuildKit shows above a failed download (a wrong body: "digest
         # mismatch"), so it names the package and the URL.
-        whl = downloads.file(Fetch(pkg.url, pkg.filename, f"sha256:{pkg.sha256}",
-                                   f"pylayers: wheel of {pkg.name} {pkg.version} from {redact_url(pkg.url)}"))
+        whl = downloads.file(Fetch(pkg.url, pkg.filename, f"sha256:{pkg.sha256}", wheel_name(pkg)))
         mounts.append(llb.Mount(f"/wheels/{i}", whl, readonly=True))
         paths.append(f"/wheels/{i}/{pkg.filename}")
     return mounts, paths
+
+
+def wheel_name(pkg: PackageChoice) -> str:
+    return f"pylayers: wheel of {pkg.name} {pkg.version} from {redact_url(pkg.url)}"
 
 
 def overlap_state(base: "llb.State", packages: Sequence[PackageChoice], target: TargetEnv, downloads=None):

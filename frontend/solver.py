@@ -122,6 +122,26 @@ class Solver:
                 raise
             return self._each(self.fetch_page, urls)
 
+    def refetch_wheels(self, wheels: Sequence) -> "Solver":
+        """After a solve that needed `wheels` (PackageChoice) failed: each downloaded alone, retried
+        as pages are; the solver returned mounts the try that worked (downloads.HttpDownloads)."""
+        if self.downloads.reports_failures:  # netfetch.py has retried already
+            return self
+        downloads = self.downloads
+
+        def one(pkg) -> tuple[str, int]:
+            def attempt(n: int) -> int:
+                item = Fetch(pkg.url, pkg.filename, f"sha256:{pkg.sha256}",
+                             f"pylayers: wheel of {pkg.name} {pkg.version} from {redact_url(pkg.url)} (try {n})")
+                self.client.stat_file(self.solve_state(downloads.trying(pkg.url, n).file(item)), "/" + pkg.filename)
+                return n
+            return pkg.url, with_retries(attempt, f"{redact_url(pkg.url)} (wheel of {pkg.name} {pkg.version})",
+                                         self.policy)
+
+        for url, n in self._each(one, wheels):
+            downloads = downloads.trying(url, n)
+        return self.with_downloads(downloads)
+
     def wheel_metadata(self, wheels: Sequence[tuple[str, str, str]]) -> list[bytes]:
         """The METADATA of wheels (url, sha256, filename) the index has no metadata file for.
 

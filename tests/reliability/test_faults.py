@@ -2,7 +2,7 @@
 gone, succeeds (BuildKit keeps no failed fetch).
 
 Index pages and PEP 658 metadata files are fetched by the frontend (retried, under a deadline);
-wheels by BuildKit during the delegated build, pinned by their sha256.
+wheels, pinned by their sha256, before the frontend delegates (retried after a failure).
 """
 
 from __future__ import annotations
@@ -75,16 +75,21 @@ CASES = {
         "cannot fetch {url}: the body does not match its checksum (expected sha256:{sha}, got sha256:{got}) "
         "(4 tries in ", 4),
     "metadata_503_once_then_ok": Case("metadata", Fault("status", times=1, status=503), None, 2),
-    # BuildKit downloads wheels during the delegated build and checks their sha256; it neither
-    # retries nor checks the status of a download with a checksum (0.13): a 503 is a wrong body.
+    # BuildKit checks a wheel's sha256 but neither retries nor checks the status of a download
+    # with a checksum (0.13): a 503 is a wrong body. The frontend downloads the wheels before it
+    # delegates (the overlap check); when that fails, each wheel is fetched again, with retries.
+    # The first retry is answered by BuildKit's memory of the failed download: 4 tries, 4 requests.
     "wheel_wrong_body": Case("wheel", _body(b"PK\x03\x04 not the wheel"), (
-        " > pylayers: wheel of {name} 1.0 from {url}:",
-        "ERROR: failed to solve: digest mismatch sha256:{got}: sha256:{sha}"), 1),
+        "ERROR: failed to solve: cannot fetch {url} (wheel of {name} 1.0): the body does not match its checksum "
+        "(expected sha256:{sha}, got sha256:{got}) (4 tries in "), 4),
+    "wheel_503_once_then_ok": Case("wheel", Fault("status", times=1, status=503), None, 2),
     "wheel_503": Case("wheel", Fault("status", status=503), (
-        " > pylayers: wheel of {name} 1.0 from {url}:",
-        "ERROR: failed to solve: digest mismatch sha256:{got}: sha256:{sha}"), 1),
+        "ERROR: failed to solve: cannot fetch {url} (wheel of {name} 1.0): the body does not match its checksum "
+        "(expected sha256:{sha}, got sha256:{got}) (4 tries in "), 4),
+    "wheel_closed_mid_body_once": Case("wheel", Fault("close_mid_body", times=1), None, 2),
     "wheel_closed_mid_body": Case("wheel", Fault("close_mid_body"), (
-        " > pylayers: wheel of {name} 1.0 from {url}:", "ERROR: failed to solve: unexpected EOF"), 1),
+        "ERROR: failed to solve: cannot fetch {url} (wheel of {name} 1.0): the connection failed before the whole "
+        "body arrived (unexpected EOF) (4 tries in "), 4),
 }
 
 

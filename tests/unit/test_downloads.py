@@ -69,3 +69,13 @@ def test_the_script_is_mounted_read_only_and_the_root_is_read_only():
 def test_a_failure_report_names_the_url_without_its_credentials():
     status, text = failure_text("https://bot:t0ken@idx/simple/a/", b'{"status": 401, "reason": "HTTP 401: why"}')
     assert (status, text) == (401, "cannot fetch https://bot:****@idx/simple/a/: HTTP 401: why")
+
+
+def test_a_retried_wheel_is_another_source_with_the_same_url_checksum_and_file_name():
+    downloads = HttpDownloads().trying(WHEEL.url, 3)
+    (op, _), = ops(downloads.file(WHEEL))
+    assert dict(op.source.attrs) == {"http.checksum": WHEEL.checksum, "http.filename": WHEEL.filename,
+                                     "http.perm": "0602"}
+    assert downloads.trying(WHEEL.url, 1) == HttpDownloads()
+    (page, _), = ops(downloads.file(Fetch(WHEEL.url, "page")))  # without a checksum: never a retry mode
+    assert "http.perm" not in page.source.attrs

@@ -11,6 +11,7 @@ from frontend._pb import gateway_pb2, ops_pb2
 from frontend.dockerfile.model import NetrcSecret
 from frontend.downloads import SecretDownloads
 from frontend.errors import GatewayError
+from frontend.resolve.wheels import PackageChoice
 from frontend.solver import Solver
 
 PAGES = {f"https://pypi.org/simple/p{i}/": f"page {i}".encode() for i in range(5)}
@@ -209,3 +210,46 @@ def test_with_a_secret_a_refused_page_fails_at_once_with_the_scripts_reason(no_s
 def test_with_a_secret_files_keep_their_sha256():
     solver = secret_solver({"https://idx/f/a.whl.metadata": b"Name: a"})
     assert solver.fetch_files([("https://idx/f/a.whl.metadata", "ab" * 32)]) == [b"Name: a"]
+
+
+class WheelClient(ScriptedClient):
+    """A solve of a wheel source fails while `failing` has tries left for its URL (as BuildKit, the
+    same source fails again without a request once it failed)."""
+
+    def __init__(self, failing: dict[str, int]) -> None:
+        super().__init__()
+        self.failing = dict(failing)
+        self.broken: set[tuple[str, str]] = set()
+        self.stats: list[tuple[str, str]] = []
+
+    def stat_file(self, ref, path):
+        source = self.solved[int(ref.split("-")[1]) - 1][0]
+        key = (source.identifier, source.attrs.get("http.perm", ""))
+        self.stats.append(key)
+        if key in self.broken:
+            raise GatewayError("digest mismatch sha256:aa: sha256:bb")
+        if self.failing.get(source.identifier, 0) > 0:
+            self.failing[source.identifier] -= 1
+            self.broken.add(key)
+            raise GatewayError("digest mismatch sha256:aa: sha256:bb")
+        return object()
+
+
+def wheel(name: str) -> PackageChoice:
+    return PackageChoice(name=name, version="1.0", url=f"https://idx/f/{name}-1.0-py3-none-any.whl", sha256="ab" * 32,
+                         filename=f"{name}-1.0-py3-none-any.whl", tag="py3-none-any")
+
+
+def test_refetched_wheels_keep_the_try_that_worked(no_sleep):
+    a, b = wheel("a"), wheel("b")
+    client = WheelClient({a.url: 2})
+    solver = scripted(client).refetch_wheels([a, b])
+    assert solver.downloads.retried == ((a.url, 3),)
+    assert sorted(client.stats) == sorted([(a.url, ""), (a.url, "0601"), (a.url, "0602"), (b.url, "")])
+
+
+def test_a_wheel_that_never_arrives_fails_naming_it(no_sleep):
+    a = wheel("a")
+    with pytest.raises(GatewayError, match=r"^cannot fetch https://idx/f/a-1.0-py3-none-any.whl \(wheel of a 1.0\): "
+                                           r"the body does not match its checksum .* \(4 tries in 0 s\)$"):
+        scripted(WheelClient({a.url: 9})).refetch_wheels([a])
