@@ -38,6 +38,7 @@ class StepLayers:
     contexts: tuple[str, ...]  # what the step becomes, in order: a new environment, then the plan
     removal: str | None  # the RUN that uninstalls what the stage has of these packages
     base_layers: int  # layers of the stage's FROM image
+    hoist: int | None = None  # the line before which the layers go, lower than the step (hoist.py)
 
 
 def build(client, fenv):
@@ -72,7 +73,8 @@ def build_dockerfile(client, config, solver: Solver, inputs, name: str, text: st
         layer_inputs.update(result.definitions)
     warn_unused_volatile(client, config, results.values())
     rewritten = dockerfile.rewrite(text, replacements, link=link,
-                                   removals={k: r.removal for k, r in results.items() if r.removal})
+                                   removals={k: r.removal for k, r in results.items() if r.removal},
+                                   hoists={k: r.hoist for k, r in results.items() if r.hoist is not None})
     check_layers(client, rewritten, [s for s in steps if s.key in results], results)
     with phase("delegated build solved"):
         return delegate(client, config, rewritten, inputs, layer_inputs)
@@ -191,8 +193,9 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
     above = project_layer(stage, base_state, target, locked, f"pylayers-{index}-project", total)
     definitions.update({**below, **above})
     removal = preinstalled.removal_run(target.interpreter, preinstalled.replaced(target.installed, packages))
+    hoist = None if removal else dockerfile.hoist_point(text, step, tuple(target.scheme.values()))
     return StepLayers(plan=plan, definitions=definitions, contexts=(*below, *plan.contexts, *above),
-                      removal=removal, base_layers=base.layers)
+                      removal=removal, base_layers=base.layers, hoist=hoist)
 
 
 def plan_step(solver: Solver, text: str, step, index: int, base: StageResult, target: TargetEnv,

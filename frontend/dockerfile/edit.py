@@ -16,11 +16,13 @@ def has_syntax_directive(text: str) -> bool:
 
 
 def rewrite(text: str, replacements: Mapping[int, tuple[str, ...]], *, link: bool = True,
-            removals: Mapping[int, str] | None = None) -> str:
+            removals: Mapping[int, str] | None = None, hoists: Mapping[int, int] | None = None) -> str:
     """The Dockerfile without its `# syntax=` line(s), each replaced step as COPY --link lines.
 
     `link=False` writes plain `COPY --from` lines (no MergeOp); `removals[step.key]` is an
-    instruction put right before the step's COPY lines.
+    instruction put right before the step's COPY lines; `hoists[step.key]` is the line before
+    which they go instead of the step's place (hoist.hoist_point), the step's `after` commands
+    staying where the step was.
     """
     doc = parse(text)
     # with nothing to replace, steps are not looked for: their errors (--user) must not stop a
@@ -31,11 +33,17 @@ def rewrite(text: str, replacements: Mapping[int, tuple[str, ...]], *, link: boo
     if unknown:
         raise ValueError(f"not install steps of this Dockerfile: {sorted(unknown)}")
     ends = {i.start: i.end for i in doc.instructions}
+    hoisted = {at: key for key, at in (hoists or {}).items() if key in steps}
     out: list[str] = []
     index = 0
     while index < len(doc.lines):
+        if index in hoisted:
+            key = hoisted.pop(index)
+            out.append(_copies(doc, replacements[key], link))
+            continue
         if index in steps:
-            out.extend(_replacement(doc, steps[index], replacements[index], ends[index], link,
+            contexts = replacements[index] if index not in (hoists or {}) else ()
+            out.extend(_replacement(doc, steps[index], contexts, ends[index], link,
                                     (removals or {}).get(index)))
             index = ends[index]
         else:
@@ -49,12 +57,20 @@ def _replacement(doc: Document, step: InstallStep, contexts: tuple[str, ...], en
     nl = doc.newline
     lines = [run_line(step, step.before)] if step.before else []
     lines += [removal] if removal else []
-    copy = "COPY --link" if link else "COPY"
-    lines += [f"{copy} --from={context} / /" for context in contexts]
+    lines += _copy_lines(contexts, link)
     lines += [run_line(step, step.after)] if step.after else []
     text = "".join(line + nl for line in lines)
     last = doc.lines[end - 1]
     return [text if last.endswith("\n") or not text else text[: -len(nl)]]
+
+
+def _copy_lines(contexts: tuple[str, ...], link: bool) -> list[str]:
+    copy = "COPY --link" if link else "COPY"
+    return [f"{copy} --from={context} / /" for context in contexts]
+
+
+def _copies(doc: Document, contexts: tuple[str, ...], link: bool) -> str:
+    return "".join(line + doc.newline for line in _copy_lines(contexts, link))
 
 
 def run_line(step: InstallStep, command: str) -> str:

@@ -1,0 +1,87 @@
+"""Where a step's package layers can go lower than its RUN, with the same image filesystem.
+
+A Dockerfile usually copies the requirements file (or the whole project) right before the
+install: `COPY requirements.txt .` then `RUN pip install -r requirements.txt`. Left there, the
+package layers sit on top of that COPY, so every pin change (which changes the file) re-chains
+every package layer: BuildKit merges each again, and an image store unpacks each again. The
+layers are `COPY --link` layers that only add files under the interpreter's prefix, so they can
+be written before instructions that cannot see or touch those files: metadata instructions and
+COPY/ADD whose destination is outside the prefix. The image then holds the same files; only the
+order of its layers changes, with the packages below what changes more often.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from .model import InstallStep
+from .parser import Document, Instruction, exec_form, parse, split_flags
+
+# instructions that change no file (WORKDIR makes its directory, which no package layer holds)
+_METADATA = frozenset(("workdir", "env", "arg", "label", "user", "expose", "cmd", "entrypoint",
+                       "stopsignal", "healthcheck", "maintainer", "shell"))
+
+
+def hoist_point(text: str, step: InstallStep, prefixes: tuple[str, ...]) -> int | None:
+    """The line before which the step's layers may go, if lower than the step; else None.
+
+    `prefixes` are the directories the layers write into (the target's install scheme). The
+    step must have no commands before the install in its RUN (they would then run with the
+    packages present).
+    """
+    if step.before:
+        return None
+    doc = parse(text)
+    stage = _stage(doc, step)
+    workdirs = _workdirs(stage)
+    point = None
+    for instr, workdir in reversed(list(zip(stage, workdirs))):
+        if instr.start >= step.key:
+            continue
+        if not _crossable(instr, workdir, prefixes):
+            break
+        point = instr.start
+    return point
+
+
+def _stage(doc: Document, step: InstallStep) -> list[Instruction]:
+    """The instructions of the step's stage after its FROM, up to and including the step."""
+    froms = [i for i, instr in enumerate(doc.instructions) if instr.keyword == "from"]
+    first = froms[step.stage_index] + 1
+    return [i for i in doc.instructions[first:] if i.start <= step.key]
+
+
+def _workdirs(stage: list[Instruction]) -> list[str | None]:
+    """The working directory each instruction runs in (None once it depends on a variable)."""
+    current: str | None = "/"
+    found = []
+    for instr in stage:
+        found.append(current)
+        if instr.keyword == "workdir":
+            path = instr.args.strip()
+            current = None if current is None or "$" in path else posixpath.join(current, path)
+    return found
+
+
+def _crossable(instr: Instruction, workdir: str | None, prefixes: tuple[str, ...]) -> bool:
+    if instr.keyword in _METADATA:
+        return True
+    if instr.keyword not in ("copy", "add") or instr.heredoc or workdir is None:
+        return False
+    dest = _destination(instr.args)
+    if dest is None or "$" in dest:
+        return False
+    target = posixpath.normpath(posixpath.join(workdir, dest))
+    return not any(_related(target, posixpath.normpath(p)) for p in prefixes)
+
+
+def _destination(args: str) -> str | None:
+    _, rest = split_flags(args)
+    words = exec_form(rest)
+    words = list(words) if words is not None else rest.split()
+    return words[-1] if len(words) >= 2 else None
+
+
+def _related(a: str, b: str) -> bool:
+    """One path is the other or inside it."""
+    return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")

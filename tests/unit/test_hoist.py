@@ -1,0 +1,70 @@
+"""hoist_point: package layers go below the COPY of the requirements when the image stays the same."""
+
+from __future__ import annotations
+
+import pytest
+
+from frontend.dockerfile import find_install_steps, hoist_point, rewrite
+
+PREFIXES = ("/usr/local/lib/python3.13/site-packages", "/usr/local/bin", "/usr/local/include/python3.13",
+            "/usr/local")
+HEAD = "FROM python:3.13\n"
+
+
+def point(body: str, prefixes=PREFIXES):
+    text = HEAD + body
+    step, = find_install_steps(text, "Dockerfile")
+    return hoist_point(text, step, prefixes)
+
+
+@pytest.mark.parametrize("body, expected", [
+    # the usual: metadata and a COPY into the app directory
+    ("ENV A=1\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n", 1),
+    ("WORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n", 1),
+    ('COPY ["requirements.txt", "/app/"]\nRUN pip install -r /app/requirements.txt\n', 1),
+    ("COPY --chown=1000 --link req.txt /srv/req.txt\nRUN pip install -r /srv/req.txt\n", 1),
+    # a RUN is never crossed: what it does may depend on the packages, or they on it
+    ("RUN apt-get update\nCOPY r.txt /app/\nRUN pip install -r /app/r.txt\n", 2),
+    ("COPY r.txt /app/\nRUN apt-get update\nRUN pip install -r /app/r.txt\n", None),
+    # a destination inside the interpreter's prefix, or above it, could meet a package's files
+    ("COPY r.txt /usr/local/r.txt\nRUN pip install -r /usr/local/r.txt\n", None),
+    ("COPY . /\nRUN pip install -r /r.txt\n", None),
+    ("WORKDIR /usr\nCOPY r.txt local/\nRUN pip install -r local/r.txt\n", None),
+    ("WORKDIR /usr\nCOPY r.txt /srv/\nRUN pip install -r /srv/r.txt\n", 1),
+    # a destination or working directory from a variable, a heredoc, a VOLUME: not crossed
+    ("ARG D=/app\nCOPY r.txt $D/\nRUN pip install -r /app/r.txt\n", None),
+    ("WORKDIR $HOME\nCOPY r.txt .\nRUN pip install -r r.txt\n", None),
+    ("COPY <<EOF /app/r.txt\nflask\nEOF\nRUN pip install -r /app/r.txt\n", None),
+    ("VOLUME /data\nRUN pip install -r /r.txt\n", None),
+    # commands before the install in the same RUN would run with the packages present
+    ("COPY r.txt /app/\nRUN ls && pip install -r /app/r.txt\n", None),
+    # nothing to cross
+    ("RUN pip install -r /r.txt\n", None),
+])
+def test_hoist_point(body, expected):
+    assert point(body) == expected
+
+
+def test_a_venv_prefix_inside_the_app_directory_keeps_copy_dot_above():
+    body = "WORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n"
+    assert point(body, ("/app/.venv/lib/python3.13/site-packages", "/app/.venv/bin", "/app/.venv")) is None
+    assert point(body, ("/opt/venv/lib/python3.13/site-packages", "/opt/venv")) == 1
+
+
+def test_the_layers_go_to_the_point_and_the_rest_of_the_run_stays():
+    text = HEAD + "WORKDIR /app\nCOPY r.txt .\nRUN pip install -r r.txt && rm r.txt\nCOPY . .\n"
+    step, = find_install_steps(text, "Dockerfile")
+    assert rewrite(text, {step.key: ("p-a", "p-b")}, hoists={step.key: hoist_point(text, step, PREFIXES)}) == (
+        HEAD + "COPY --link --from=p-a / /\nCOPY --link --from=p-b / /\nWORKDIR /app\nCOPY r.txt .\n"
+               "RUN rm r.txt\nCOPY . .\n")
+    assert rewrite(text, {step.key: ("p-a",)}) == HEAD + "WORKDIR /app\nCOPY r.txt .\nCOPY --link --from=p-a / /\n" \
+                                                       "RUN rm r.txt\nCOPY . .\n"
+
+
+def test_two_steps_of_one_stage_each_go_no_lower_than_the_run_before():
+    text = HEAD + "COPY a.txt /app/\nRUN pip install -r /app/a.txt\nCOPY b.txt /app/\nRUN pip install -r /app/b.txt\n"
+    first, second = find_install_steps(text, "Dockerfile")
+    hoists = {s.key: hoist_point(text, s, PREFIXES) for s in (first, second)}
+    assert hoists == {first.key: 1, second.key: 3}
+    assert rewrite(text, {first.key: ("a",), second.key: ("b",)}, hoists=hoists) == (
+        HEAD + "COPY --link --from=a / /\nCOPY a.txt /app/\nCOPY --link --from=b / /\nCOPY b.txt /app/\n")
