@@ -23,6 +23,7 @@ from .inputs.requirements import RequirementSet, parse_requirements
 from .plan import LayerCount, LayerPlan, check_total, default_budget, plan_layers
 from .resolve.steps import choose_wheels
 from .resolve.wheels import PackageChoice
+from .sdists import SdistBuilds
 from .solver import Solver, StageResult, delegate_opts, dockerfile_input
 from .target import TargetEnv
 
@@ -178,14 +179,17 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
     if step.netrc is not None:  # every download of this step with the credentials of the secret
         solver = solver.with_downloads(SecretDownloads(base_state, target.base_interpreter, step.netrc,
                                                        step.network))
+    sdists = SdistBuilds(solver, lambda: solver.solve_dockerfile(*dockerfile.build_env_prefix(text, step), inputs),
+                         step.network)
     with phase(f"step {index}: wheels chosen"):
         locked = lockstep.locked_wheels(solver, stage, step, name, target) if step.lock else None
-        packages = locked.packages if locked else requirement_wheels(solver, stage, step, name, target, text)
-    plan, solver = plan_step(solver, text, step, index, base, target, packages)
+        packages = locked.packages if locked else requirement_wheels(solver, stage, step, name, target, text,
+                                                                     sdists)
+    plan, solver = plan_step(solver, text, step, index, base, target, packages, sdists)
     total = len(plan.layers) + bool(locked and locked.project)
     definitions = {
         layer.context: llb.marshal(layerdefs.layer_state(base_state, layer, target, f"{i}/{total}",
-                                                         solver.downloads))
+                                                         solver.downloads, sdists))
         for i, layer in enumerate(plan.layers, start=1)
     }
     below = ({f"pylayers-{index}-env": llb.marshal(layerdefs.at_path(new_env, environment.path))}
@@ -199,11 +203,11 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
 
 
 def plan_step(solver: Solver, text: str, step, index: int, base: StageResult, target: TargetEnv,
-              packages: tuple[PackageChoice, ...]) -> tuple[LayerPlan, Solver]:
+              packages: tuple[PackageChoice, ...], sdists: SdistBuilds | None = None) -> tuple[LayerPlan, Solver]:
     """The step's layer plan, within the layer budget, once the wheels are here and do not clash;
     and the solver whose downloads the layers use (a wheel that needed a second try keeps it)."""
     with phase(f"step {index}: wheels fetched, overlapping files checked"):
-        solver = fetch_and_check(solver, llb.from_definition(base.definition), packages, target)
+        solver = fetch_and_check(solver, llb.from_definition(base.definition), packages, target, sdists)
     budget = solver.config.max_layers or default_budget(other_layers(text, step, base))
     plan = plan_layers(packages, prefix=f"pylayers-{index}", volatile=solver.config.volatile, max_layers=budget)
     return plan, solver
@@ -215,30 +219,35 @@ def other_layers(text: str, step, base: StageResult) -> int:
     return base.layers + instructions + bool(step.before) + bool(step.after)
 
 
-def fetch_and_check(solver: Solver, base_state, packages: tuple[PackageChoice, ...], target: TargetEnv) -> Solver:
+def fetch_and_check(solver: Solver, base_state, packages: tuple[PackageChoice, ...], target: TargetEnv,
+                    sdists: SdistBuilds | None = None) -> Solver:
     """Fails when two wheels ship one path with different content (see overlaps.py).
 
     The check mounts every wheel, so it is where they are downloaded (one wheel: its download is
     solved alone). BuildKit does not retry a download; when this fails, each wheel is fetched
-    again alone, with retries, and the check runs once more on the tries that worked.
+    again alone, with retries, and the check runs once more on the tries that worked. (The wheels
+    of sdists were built while resolving.)
     """
     if not packages:
         return solver
     try:
-        check_overlaps(solver, base_state, packages, target)
+        check_overlaps(solver, base_state, packages, target, sdists)
     except GatewayError:
-        solver = solver.refetch_wheels(packages)
-        check_overlaps(solver, base_state, packages, target)
+        solver = solver.refetch_wheels([p for p in packages if not p.sdist])
+        check_overlaps(solver, base_state, packages, target, sdists)
     return solver
 
 
-def check_overlaps(solver: Solver, base_state, packages: tuple[PackageChoice, ...], target: TargetEnv) -> None:
+def check_overlaps(solver: Solver, base_state, packages: tuple[PackageChoice, ...], target: TargetEnv,
+                   sdists: SdistBuilds | None = None) -> None:
     if len(packages) == 1:
         pkg = packages[0]
+        if pkg.sdist:
+            return
         item = Fetch(pkg.url, pkg.filename, f"sha256:{pkg.sha256}", layerdefs.wheel_name(pkg))
         solver.client.stat_file(solver.solve_state(solver.downloads.file(item)), "/" + pkg.filename)
         return
-    ref = solver.solve_state(layerdefs.overlap_state(base_state, packages, target, solver.downloads))
+    ref = solver.solve_state(layerdefs.overlap_state(base_state, packages, target, solver.downloads, sdists))
     overlaps.check(solver.read(ref, "/" + overlaps.RESULT_FILE), packages)
 
 
@@ -253,11 +262,12 @@ def project_layer(stage: StageResult, base_state, target: TargetEnv, locked, con
     return {context: llb.marshal(layer)}
 
 
-def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, target: TargetEnv, text: str):
+def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, target: TargetEnv, text: str,
+                       sdists: SdistBuilds | None = None):
     env = {**step_args(text, step, solver.config.build_args), **_env_map(stage.env)}  # a RUN's environment
     sets = read_requirements(solver, stage, step, name, env)
     return choose_wheels(solver.fetch_pages, sets, step.options, target, env, fetch_files=solver.fetch_files,
-                         wheel_metadata=solver.wheel_metadata)
+                         wheel_metadata=solver.wheel_metadata, sdist_metadata=sdists and sdists.metadata)
 
 
 def probe_target(solver: Solver, stage: StageResult, interpreter: tuple[str, str],

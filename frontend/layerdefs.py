@@ -17,7 +17,7 @@ from .downloads import Fetch, HttpDownloads
 from .installer import installer_zipapp
 from .plan import Layer
 from .resolve.index import redact_url
-from .resolve.wheels import PackageChoice
+from .resolve.wheels import SOURCE_TAG, PackageChoice
 from .target import PROBE_SCRIPT, TargetEnv
 
 PROBE_DIR = "/pylayers-probe"
@@ -119,11 +119,66 @@ def installer_state():
     return llb.scratch().mkfile("/installer.pyz", installer_zipapp(), mode=0o644)
 
 
-def wheel_mounts(packages: Sequence[PackageChoice], downloads=None) -> tuple[list, list[str]]:
-    """Each wheel (a download pinned by its sha256) mounted at /wheels/<i>; their paths."""
+# A wheel built from an sdist by the stage's pip, with build isolation (the backend's requirements
+# come from the network); then the wheel's METADATA copied out for the resolver.
+_SDIST_SH = r"""
+for py in python3 python; do
+  if "$py" -m pip --version >/dev/null 2>&1; then
+    "$py" -m pip wheel --no-deps --disable-pip-version-check --no-cache-dir --no-input \
+        -w /pylayers-wheel "$1" || {
+      echo "pylayers: building $2 from $(basename "$1") failed; its output is above" >&2; exit 1; }
+    exec "$py" -c "$PYLAYERS_METADATA" /pylayers-wheel /pylayers-metadata/METADATA
+  fi
+done
+echo "pylayers: no pip in the build stage to build $2 from $(basename "$1")" >&2
+exit 1
+"""
+_METADATA_PY = r"""
+import os, sys, zipfile
+wheels = [n for n in os.listdir(sys.argv[1]) if n.endswith(".whl")]
+if len(wheels) != 1:
+    sys.exit("pylayers: the build made %d wheels, not one: %s" % (len(wheels), wheels))
+with zipfile.ZipFile(os.path.join(sys.argv[1], wheels[0])) as zf:
+    names = [n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+    if len(names) != 1:
+        sys.exit("pylayers: %s has no single .dist-info/METADATA" % wheels[0])
+    with open(sys.argv[2], "wb") as out:
+        out.write(zf.read(names[0]))
+print("pylayers: built " + wheels[0])
+"""
+SDIST_METADATA = "/METADATA"  # in sdist_build's metadata state
+
+
+def sdist_build(env_state: "llb.State", env: tuple[str, ...], pkg: PackageChoice, downloads=None,
+                network: str | None = None) -> tuple["llb.State", "llb.State"]:
+    """(the directory holding the wheel built from `pkg`'s sdist, the directory holding its METADATA).
+
+    One exec, so that the resolver's METADATA and the layer's wheel come from one build.
+    """
+    downloads = downloads or HttpDownloads()
+    sdist = downloads.file(Fetch(pkg.url, pkg.filename, f"sha256:{pkg.sha256}",
+                                 f"pylayers: sdist of {pkg.name} {pkg.version} from {redact_url(pkg.url)}"))
+    mounts = (llb.Mount("/pylayers-sdist", sdist, readonly=True), llb.Mount("/pylayers-wheel", llb.scratch()),
+              llb.Mount("/pylayers-metadata", llb.scratch()))
+    run = env_state.run(args=("/bin/sh", "-c", _SDIST_SH, "pylayers-sdist", f"/pylayers-sdist/{pkg.filename}",
+                              f"{pkg.name} {pkg.version}"),
+                        env=(*env, f"PYLAYERS_METADATA={_METADATA_PY}"), cwd="/", network=network,
+                        mounts=mounts, name=f"pylayers: build {pkg.name} {pkg.version} from {pkg.filename}")
+    return run.mount_output("/pylayers-wheel"), run.mount_output("/pylayers-metadata")
+
+
+def wheel_mounts(packages: Sequence[PackageChoice], downloads=None, sdists=None) -> tuple[list, list[str]]:
+    """Each wheel (a download pinned by its sha256) mounted at /wheels/<i>; their paths. An sdist's
+    wheel is built by `sdists.wheel_dir(pkg)`, and its path is that directory."""
     downloads = downloads or HttpDownloads()
     mounts, paths = [], []
     for i, pkg in enumerate(packages):
+        if pkg.sdist:
+            if sdists is None:
+                raise ValueError(f"{pkg.filename}: an sdist, and no builder for it")
+            mounts.append(llb.Mount(f"/wheels/{i}", sdists.wheel_dir(pkg), readonly=True))
+            paths.append(f"/wheels/{i}")
+            continue
         # The vertex name is what BuildKit shows above a failed download (a wrong body: "digest
         # mismatch"), so it names the package and the URL.
         whl = downloads.file(Fetch(pkg.url, pkg.filename, f"sha256:{pkg.sha256}", wheel_name(pkg)))
@@ -136,9 +191,10 @@ def wheel_name(pkg: PackageChoice) -> str:
     return f"pylayers: wheel of {pkg.name} {pkg.version} from {redact_url(pkg.url)}"
 
 
-def overlap_state(base: "llb.State", packages: Sequence[PackageChoice], target: TargetEnv, downloads=None):
+def overlap_state(base: "llb.State", packages: Sequence[PackageChoice], target: TargetEnv, downloads=None,
+                  sdists=None):
     """An exec that lists the paths two of the wheels would both install (overlaps.SCRIPT)."""
-    mounts, paths = wheel_mounts(packages, downloads)
+    mounts, paths = wheel_mounts(packages, downloads, sdists)
     args = (target.base_interpreter, "-c", overlaps.SCRIPT, json.dumps(dict(target.scheme), sort_keys=True),
             f"{OVERLAP_DIR}/{overlaps.RESULT_FILE}", *(f"{p.name}={w}" for p, w in zip(packages, paths)))
     run = base.run(args=args, env=INSTALL_ENV, cwd="/", network="none", readonly_root=True,
@@ -147,9 +203,9 @@ def overlap_state(base: "llb.State", packages: Sequence[PackageChoice], target: 
     return run.mount_output(OVERLAP_DIR)
 
 
-def layer_state(base: "llb.State", layer: Layer, target: TargetEnv, step: str, downloads=None):
+def layer_state(base: "llb.State", layer: Layer, target: TargetEnv, step: str, downloads=None, sdists=None):
     """The state of one package layer: only the files the wheel(s) install."""
-    wheel_list, wheels = wheel_mounts(layer.packages, downloads)
+    wheel_list, wheels = wheel_mounts(layer.packages, downloads, sdists)
     mounts = [llb.Mount("/out", llb.scratch()), llb.Mount("/pylayers", installer_state(), readonly=True),
               *wheel_list]
     args = (*_installer_args(target), *wheels)
@@ -162,6 +218,9 @@ def _tags(layer: Layer) -> str:
     """"cp313 manylinux_2_28_x86_64" for a binary wheel, "py3 any" for a pure one."""
     shown = []
     for tag in sorted({p.tag for p in layer.packages}):
+        if tag == SOURCE_TAG:
+            shown.append("built from its sdist")
+            continue
         interpreter, _, platform = tag.split("-", 2)
         shown.append(f"{interpreter} {platform}")
     return ", ".join(shown)

@@ -23,11 +23,13 @@ from .errors import FrontendError
 from .resolve.wheels import PackageChoice
 
 SCRIPT = r"""
-import configparser, json, posixpath, sys, zipfile
+import configparser, json, os, posixpath, sys, zipfile
 scheme = json.loads(sys.argv[1])
 owners = {}
 for arg in sys.argv[3:]:
     name, path = arg.split("=", 1)
+    if os.path.isdir(path):  # a wheel built from an sdist: the one wheel of the directory
+        path = os.path.join(path, [n for n in sorted(os.listdir(path)) if n.endswith(".whl")][0])
     files = {}
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()

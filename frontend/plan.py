@@ -63,6 +63,8 @@ def group_context(prefix: str, kind: str, index: int) -> str:
 
 
 def is_large(package: PackageChoice) -> bool:
+    if package.sdist:  # its wheel's size is unknown until built; a build of its own is worth a layer
+        return True
     if package.size is not None:
         return package.size >= LARGE_WHEEL_BYTES
     return not package.tag.endswith("-any")  # unknown size: platform wheels carry compiled code

@@ -105,6 +105,23 @@ def _rewritten_step(text: str, step: InstallStep, earlier: Mapping[int, tuple[st
     return rewritten, find_install_steps(rewritten, "Dockerfile")[left.index(step.key)]
 
 
+def build_env_prefix(text: str, step: InstallStep) -> tuple[str, str]:
+    """The step's stage up to its first COPY, ADD or install step, and the stage to build: where
+    the step's sdists are built.
+
+    Whatever a COPY or ADD brings in (the requirement files among it) is part of the cache key of
+    every instruction after it; cut before it, a pin change leaves the sdist builds cached. A
+    compiler installed by a RUN before the first COPY is there.
+    """
+    doc = parse(text)
+    _check_step(doc, step)
+    start = _stage_from(doc, step.stage_index).end
+    installs = {s.key for s in find_install_steps(text, "Dockerfile")}
+    cut = next((i.start for i in doc.instructions if start <= i.start < step.key
+                and (i.keyword in ("copy", "add") or i.start in installs)), step.key)
+    return _cut(doc, step, cut)
+
+
 def stage_base(text: str, step: InstallStep) -> tuple[str, str]:
     """The Dockerfile up to the FROM of the step's stage, and that stage's name to build."""
     doc = parse(text)

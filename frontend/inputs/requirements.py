@@ -32,7 +32,7 @@ NOT_FOUND = "not found in the build stage (paths are relative to the RUN's worki
 INCLUDE_NOT_FOUND = "not found in the build stage (-r/-c paths are relative to the including file)"
 NOT_FROM_INDEX = ("is not supported yet: pylayers installs wheels from a package index or "
                   "`name @ https://…/file.whl` URLs")
-NO_SDIST = "pylayers installs wheels only; building source distributions is not supported yet"
+NO_SDIST = "pylayers builds a source distribution only where no wheel fits the target"
 
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
@@ -55,6 +55,10 @@ class RequirementSet:
     no_index: bool = False
     pre: bool = False  # --pre: pre-releases are candidates too
     require_hashes: bool = False  # pip's hash-checking mode (a --hash or --require-hashes)
+    only_binary: tuple[str, ...] = ()  # --only-binary in force: canonical names, or ":all:"
+
+    def allows_sdist(self, name: str) -> bool:
+        return ":all:" not in self.only_binary and name not in self.only_binary
 
 
 def parse_requirements(path: str, read: Read, env: Mapping[str, str], constraint: bool = False
@@ -71,7 +75,8 @@ def parse_requirements(path: str, read: Read, env: Mapping[str, str], constraint
                           index_url=parser.index_url,
                           extra_index_urls=tuple(dict.fromkeys(parser.extra_index_urls)),
                           find_links=tuple(dict.fromkeys(parser.find_links)), no_index=parser.no_index,
-                          pre=parser.pre, require_hashes=bool(parser.hash_mode_at or parser.hashed_at))
+                          pre=parser.pre, require_hashes=bool(parser.hash_mode_at or parser.hashed_at),
+                          only_binary=tuple(parser.only_binary))
 
 
 def logical_lines(text: str) -> Iterator[tuple[int, str]]:

@@ -197,10 +197,21 @@ def reexec_with_fixed_hash_seed() -> None:
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
 
+def wheel_path(path: str) -> str:
+    """`path`, or for a directory (a wheel built from an sdist) the one wheel it holds."""
+    if not os.path.isdir(path):
+        return path
+    found = sorted(n for n in os.listdir(path) if n.endswith(".whl"))
+    if len(found) != 1:
+        raise ValueError("{} holds {} wheels, not one".format(path, len(found)))
+    return os.path.join(path, found[0])
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         scheme = load_scheme(args.scheme_json)
         max_bytes = max_wheel_bytes()
+        args.wheels = [wheel_path(w) for w in args.wheels]
         for wheel in args.wheels:
             check_entries(wheel, max_bytes)
     except UnsafeWheel as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 from ..errors import InputError
-from ..inputs.requirements import NO_SDIST, Pin
+from ..inputs.requirements import Pin
 from .candidates import PYTHON, Candidate, Req
 from .index import project_url, redact_url
 
@@ -48,7 +48,7 @@ def explain_sdist(candidate: Candidate, parents: Mapping[str, Candidate], reques
     needed = f" (needed by {via})" if via else ""
     return InputError(pin.file, pin.line, f"{candidate.name}=={candidate.version}{needed} has no wheel for the "
                       f"target ({_target(request)}); only a source distribution exists "
-                      f"({candidate.link.filename}): {NO_SDIST}")
+                      f"({candidate.link.filename}), and --only-binary forbids building it")
 
 
 def explain_impossible(exc, repo: "Repository", parents: Mapping[str, Candidate],

@@ -11,17 +11,30 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Sequence
 
+from ..errors import ResolutionError
 from .candidates import metadata_from_wheel
 from .wheels import PackageChoice
 
 FetchAll = Callable[[Sequence[str]], Sequence[bytes | None]]
 FetchFiles = Callable[[Sequence[tuple[str, str | None]]], Sequence[bytes]]
 WheelMetadata = Callable[[Sequence[tuple[str, str, str]]], Sequence[bytes]]  # (url, sha256, filename)
+SdistMetadata = Callable[[Sequence[PackageChoice]], Sequence[bytes]]  # the wheels built from the sdists
 
 
 def choice_metadata(fetch_all: FetchAll | None, fetch_files: FetchFiles, choices: Sequence[PackageChoice],
-                    wheel_metadata: WheelMetadata | None = None) -> dict[str, bytes]:
-    """name → METADATA text, in at most two rounds of fetches."""
+                    wheel_metadata: WheelMetadata | None = None,
+                    sdist_metadata: SdistMetadata | None = None) -> dict[str, bytes]:
+    """name → METADATA text, in at most two rounds of fetches; an sdist's from the wheel built from it."""
+    sdists = [c for c in choices if c.sdist]
+    if sdists:
+        if sdist_metadata is None:
+            raise ResolutionError(f"{sdists[0].filename}: building source distributions needs the daemon")
+        wheels = [c for c in choices if not c.sdist]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            built = pool.submit(sdist_metadata, sdists)
+            found = choice_metadata(fetch_all, fetch_files, wheels, wheel_metadata)
+            found.update(zip((c.name for c in sdists), built.result()))
+        return found
     if wheel_metadata is not None:
         return _announced_or_lazy(fetch_files, wheel_metadata, choices)
     announced = [c for c in choices if c.metadata]

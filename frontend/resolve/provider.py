@@ -31,7 +31,8 @@ class Missing(Exception):
 
 
 class SdistOnly(Exception):
-    """The resolution chose a version that has no wheel for the target: pip would build its sdist."""
+    """The resolution chose a version that has no wheel for the target, and --only-binary forbids
+    building its sdist."""
 
     def __init__(self, candidate: Candidate) -> None:
         self.candidate = candidate
@@ -52,6 +53,10 @@ class Settings:
     markers: Mapping[str, str]
     pre: bool = False
     no_deps: bool = False
+    only_binary: frozenset[str] = frozenset()  # --only-binary: canonical names, or ":all:"
+
+    def allows_sdist(self, name: str) -> bool:
+        return ":all:" not in self.only_binary and name not in self.only_binary
 
 
 class PythonCandidate(Candidate):
@@ -144,8 +149,8 @@ class Provider(AbstractProvider):
         if candidate.extras:
             found.append(Req(candidate.name, frozenset(), SpecifierSet(f"=={candidate.version}"),
                              candidate.link.url if candidate.direct else None))
-        if candidate.is_sdist:
-            raise SdistOnly(candidate)
+        if candidate.is_sdist and not self.settings.allows_sdist(candidate.name):
+            raise SdistOnly(candidate)  # otherwise its metadata comes from the wheel built from it
         meta = self.store.metadata(candidate.base())
         if meta.requires_python is not None:
             found.append(Req(PYTHON, specifier=meta.requires_python))

@@ -28,12 +28,14 @@ from .candidates import (PYTHON, Candidate, Metadata, Req, Versions, dependencie
 from .explain import explain_impossible, explain_sdist
 from .index import Link, parse_project_page, project_url, redact_url
 from .provider import Missing, Provider, PythonCandidate, SdistOnly, Settings, constraint_specifiers
-from .wheels import PackageChoice, metadata_sha256
+from .wheels import SOURCE_TAG, PackageChoice, metadata_sha256
 
 log = logging.getLogger("pylayers")
 
 FetchAll = Callable[[Sequence[str]], Sequence[bytes | None]]
 FetchFiles = Callable[[Sequence[tuple[str, str | None]]], Sequence[bytes]]
+# sdists → the METADATA of the wheel built from each (the build its layer will use: sdists.py)
+SdistMetadata = Callable[[Sequence[PackageChoice]], Sequence[bytes]]
 MAX_ROUNDS = 60
 OLDER_PREFETCH = 2  # on a miss during backtracking, also fetch this many older versions' metadata
 
@@ -48,8 +50,9 @@ class Repository:
     """Pages, metadata and direct wheels fetched so far; the provider's Store."""
 
     def __init__(self, sources: Sources, fetch_all: FetchAll, fetch_files: FetchFiles,
-                 tags: Sequence[str], python_version: str) -> None:
+                 tags: Sequence[str], python_version: str, sdist_metadata: SdistMetadata | None = None) -> None:
         self.sources, self.fetch_all, self.fetch_files = sources, fetch_all, fetch_files
+        self.sdist_metadata = sdist_metadata
         self.tags, self.python_version = tuple(tags), python_version
         self.links: dict[str, tuple[Link, ...]] = {}
         self.found: dict[str, bool] = {}  # name → some page of it exists
@@ -94,18 +97,22 @@ class Repository:
         """One round: the pages of `names` and the metadata of `candidates`, side by side."""
         names = sorted(set(names) - set(self.links))
         pending = {c.link.url: c for c in candidates if c.link.url not in self.meta}
-        requests = [(c, *self._metadata_request(c)) for c in pending.values()]
+        sdists = [c for c in pending.values() if c.is_sdist]
+        requests = [(c, *self._metadata_request(c)) for c in pending.values() if not c.is_sdist]
         guesses = [r for r in requests if r[3] == "guess"]
         files = [r for r in requests if r[3] != "guess"]
         page_urls = [project_url(i, n) for n in names for i in self.sources.indexes]
         if self.shared is None:
             page_urls += list(self.sources.find_links)
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        with ThreadPoolExecutor(max_workers=3) as pool:
             urls = page_urls + [url for _, url, _, _ in guesses]
             pages = pool.submit(self.fetch_all, urls) if urls else None
             bodies = pool.submit(self.fetch_files, [(url, sha) for _, url, sha, _ in files]) if files else None
+            built = pool.submit(self._build_sdists, sdists) if sdists else None
             page_bodies = list(pages.result()) if pages else []
             file_bodies = list(bodies.result()) if bodies else []
+            for candidate, body in zip(sdists, built.result() if built else ()):
+                self.meta[candidate.link.url] = parse_metadata(body)
         self.rounds += 1
         log.info("resolver round %d: %d pages, %d metadata files", self.rounds, len(page_urls), len(requests))
         self._store_pages(names, page_urls, page_bodies[:len(page_urls)])
@@ -116,6 +123,11 @@ class Repository:
                 self.unserved.add(candidate.link.url)  # the next round fetches the wheel
             else:
                 self._store_metadata(candidate, url, how == "wheel", body)
+
+    def _build_sdists(self, sdists: Sequence[Candidate]) -> Sequence[bytes]:
+        if self.sdist_metadata is None:
+            raise ResolutionError(f"{sdists[0].link.filename}: building source distributions needs the daemon")
+        return self.sdist_metadata([_choice(c) for c in sdists])
 
     def _metadata_request(self, candidate: Candidate) -> tuple[str, str | None, str]:
         """Once most unannounced metadata files turned out absent, fetch wheels right away: the
@@ -168,11 +180,12 @@ class Request:
     tags: tuple[str, ...]
 
 
-def resolve(request: Request, sources: Sources, fetch_all: FetchAll,
-            fetch_files: FetchFiles) -> tuple[PackageChoice, ...]:
+def resolve(request: Request, sources: Sources, fetch_all: FetchAll, fetch_files: FetchFiles,
+            sdist_metadata: SdistMetadata | None = None) -> tuple[PackageChoice, ...]:
     """The wheels pip would install for the roots; InputError naming the lines when impossible."""
     start = time.monotonic()
-    repo = Repository(sources, fetch_all, fetch_files, request.tags, request.settings.python_version)
+    repo = Repository(sources, fetch_all, fetch_files, request.tags, request.settings.python_version,
+                      sdist_metadata)
     roots = [root_requirement(p) for p in request.roots]
     repo.direct_hashes.update((p.url, p.hashes[0].split(":", 1)[1]) for p in request.roots if p.url and p.hashes)
     provider = Provider(repo, request.settings, roots, constraint_specifiers(request.constraints))
@@ -256,7 +269,7 @@ def _first_fitting(repo: Repository, provider: Provider, found: Sequence[Candida
         try:
             deps = provider.get_dependencies(candidate)
         except Missing as miss:
-            older = [c for c in found[i + 1:] if c.link.url not in repo.meta]
+            older = [c for c in found[i + 1:] if c.link.url not in repo.meta and not c.is_sdist]
             return None, [], [*miss.candidates, *(older[:OLDER_PREFETCH] if i else [])]
         except SdistOnly:
             return None, [], []
@@ -277,16 +290,16 @@ def _ruled_out(repo: Repository, provider: Provider, dep: Req, roots: Sequence[R
 
 
 def _choices(candidates: Iterable[Candidate]) -> tuple[PackageChoice, ...]:
-    choices = []
-    for c in candidates:
-        if c.extras or isinstance(c, PythonCandidate):
-            continue
-        if not c.link.sha256:
-            raise ResolutionError(f"the index gives no sha256 for {c.link.filename}; pylayers needs one "
-                                  f"to pin the download ({redact_url(c.link.url)})")
-        choices.append(PackageChoice(name=c.name, version=str(c.version), filename=c.link.filename,
-                                     url=c.link.url, sha256=c.link.sha256, tag=c.tag or "",
-                                     yanked=c.link.yanked, metadata=bool(c.link.core_metadata),
-                                     metadata_sha256=metadata_sha256(c.link.core_metadata)))
-    return tuple(sorted(choices, key=lambda c: c.name))
+    chosen = (_choice(c) for c in candidates if not (c.extras or isinstance(c, PythonCandidate)))
+    return tuple(sorted(chosen, key=lambda c: c.name))
+
+
+def _choice(c: Candidate) -> PackageChoice:
+    if not c.link.sha256:
+        raise ResolutionError(f"the index gives no sha256 for {c.link.filename}; pylayers needs one "
+                              f"to pin the download ({redact_url(c.link.url)})")
+    return PackageChoice(name=c.name, version=str(c.version), filename=c.link.filename,
+                         url=c.link.url, sha256=c.link.sha256, tag=SOURCE_TAG if c.is_sdist else c.tag or "",
+                         yanked=c.link.yanked, metadata=bool(c.link.core_metadata),
+                         metadata_sha256=metadata_sha256(c.link.core_metadata), sdist=c.is_sdist)
 

@@ -20,7 +20,7 @@ from .index import parse_project_page, project_url, redact_url
 from .deps import MissingDependency, dependency_errors
 from .pinmeta import WheelMetadata, choice_metadata
 from .provider import Settings
-from .resolver import Request, Sources, resolve
+from .resolver import Request, SdistMetadata, Sources, resolve
 from .wheels import PackageChoice, select_wheel
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
@@ -44,9 +44,10 @@ class InstallOptions(Protocol):
 
 def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet], options: InstallOptions,
                   target: Target, env: Mapping[str, str] | Iterable[str],
-                  fetch_files: FetchFiles | None = None,
-                  wheel_metadata: WheelMetadata | None = None) -> tuple[PackageChoice, ...]:
-    """The wheel of every pin that applies to the target, sorted by name; InputError(s) otherwise."""
+                  fetch_files: FetchFiles | None = None, wheel_metadata: WheelMetadata | None = None,
+                  sdist_metadata: SdistMetadata | None = None) -> tuple[PackageChoice, ...]:
+    """The wheel (or sdist) of every pin that applies to the target, sorted by name; InputError(s)
+    otherwise. `sdist_metadata` builds the chosen sdists, for their dependencies."""
     env = environment(env)
     errors: list[InputError] = []
     pins, merge_errors = merge_pins(_applicable((p for s in requirement_sets for p in s.pins), target,
@@ -54,7 +55,7 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
     constraints = _applicable((c for s in requirement_sets for c in s.constraints), target, errors)
     errors.extend(merge_errors)
     indexes = index_urls(options, requirement_sets, env)
-    resolution = _Resolution(fetch_all, fetch_files, requirement_sets, options, target, indexes)
+    resolution = _Resolution(fetch_all, fetch_files, requirement_sets, options, target, indexes, sdist_metadata)
     if not all(p.version and not p.url for p in pins) or resolution.sources.find_links \
             or not resolution.sources.indexes:
         raise_errors(errors)
@@ -68,14 +69,14 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
                                      + " or ".join(redact_url(url) for url, _ in answers)))
             continue
         try:
-            choices.append(_choose(pin, answers, target))
+            choices.append(_choose(pin, answers, target, all(s.allows_sdist(pin.name) for s in requirement_sets)))
         except InputError as exc:
             errors.append(exc)
     raise_errors(errors)
     if fetch_files is not None and not options.no_deps:
         try:
             check_dependencies(fetch_files, choices, pins, target, fetch_all=fetch_all,
-                               wheel_metadata=wheel_metadata)
+                               wheel_metadata=wheel_metadata, sdist_metadata=sdist_metadata)
         except (InputError, InputErrors) as exc:
             found = exc.errors if isinstance(exc, InputErrors) else (exc,)
             if resolution.hash_mode or not any(isinstance(e, MissingDependency) for e in found):
@@ -89,8 +90,10 @@ class _Resolution:
 
     def __init__(self, fetch_all: FetchAll, fetch_files: FetchFiles | None,
                  requirement_sets: Sequence[RequirementSet], options: InstallOptions, target: Target,
-                 indexes: tuple[str, ...]) -> None:
+                 indexes: tuple[str, ...], sdist_metadata: SdistMetadata | None = None) -> None:
         no_index = any(s.no_index for s in requirement_sets)
+        self.only_binary = frozenset(n for s in requirement_sets for n in s.only_binary)
+        self.sdist_metadata = sdist_metadata
         self.sources = Sources(() if no_index else indexes,
                                tuple(dict.fromkeys(u for s in requirement_sets for u in s.find_links)))
         self.hash_mode = any(s.require_hashes for s in requirement_sets)
@@ -101,24 +104,26 @@ class _Resolution:
         if self.fetch_files is None:
             raise ResolutionError("resolving requirements needs the daemon to fetch metadata files")
         settings = Settings(self.target.python_full_version, self.target.markers, pre=self.pre,
-                            no_deps=self.options.no_deps)
+                            no_deps=self.options.no_deps, only_binary=self.only_binary)
         request = Request(tuple(pins), tuple(constraints), settings, tuple(self.target.tags))
-        return resolve(request, self.sources, self.fetch_all, self.fetch_files)
+        return resolve(request, self.sources, self.fetch_all, self.fetch_files, self.sdist_metadata)
 
 
 def check_dependencies(fetch_files: FetchFiles, choices: Sequence[PackageChoice], pins: Sequence[Pin],
                        target: Target, fetch_all: FetchAll | None = None,
-                       wheel_metadata: WheelMetadata | None = None) -> None:
+                       wheel_metadata: WheelMetadata | None = None,
+                       sdist_metadata: SdistMetadata | None = None) -> None:
     """Every chosen wheel's declared dependencies must be pinned, at versions it accepts.
 
-    The metadata comes from resolve/pinmeta.py: announced PEP 658 files, else the wheels themselves.
+    The metadata comes from resolve/pinmeta.py: announced PEP 658 files, else the wheels themselves;
+    for an sdist, the wheel built from it.
     """
-    metadata = choice_metadata(fetch_all, fetch_files, choices, wheel_metadata)
+    metadata = choice_metadata(fetch_all, fetch_files, choices, wheel_metadata, sdist_metadata)
     raise_errors(dependency_errors(choices, {p.name: p for p in pins}, metadata, target.markers))
 
 
-def _choose(pin: Pin, answers, target: Target) -> PackageChoice:
-    """The pin's wheel, reading only the files of its version; the whole pages for an error."""
+def _choose(pin: Pin, answers, target: Target, allow_sdist: bool = False) -> PackageChoice:
+    """The pin's wheel (or sdist), reading only the files of its version; the whole pages for an error."""
     pages = " and ".join(redact_url(url) for url, _ in answers)
 
     def links(keep):
@@ -127,9 +132,9 @@ def _choose(pin: Pin, answers, target: Target) -> PackageChoice:
 
     try:
         return select_wheel(pin, links(_mentions(pin.version)), target.tags,
-                            target.python_full_version, pages)
+                            target.python_full_version, pages, allow_sdist)
     except InputError:
-        return select_wheel(pin, links(None), target.tags, target.python_full_version, pages)
+        return select_wheel(pin, links(None), target.tags, target.python_full_version, pages, allow_sdist)
 
 
 def _mentions(version: str) -> Callable[[str], bool]:

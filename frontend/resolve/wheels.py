@@ -2,8 +2,10 @@
 
 Like pip: only wheels of the pinned version whose tags the target supports and whose
 Requires-Python admits the target's interpreter; the best is the one whose best tag comes first
-in the target's tag list (then the highest build tag). Yanked files count only when nothing else
-fits, which PEP 592 allows for an == pin. --hash values narrow the choice to their files.
+in the target's tag list (then the highest build tag). Without such a wheel, the version's
+source distribution, unless sdists are not allowed (--only-binary). Yanked files count only
+when nothing else fits, which PEP 592 allows for an == pin. --hash values narrow the choice to
+their files.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from .index import Link
 
 @dataclass(frozen=True)
 class PackageChoice:
-    """One package to install: the exact wheel chosen for the target."""
+    """One package to install: the exact wheel chosen for the target, or the sdist to build one from."""
 
     name: str  # canonical name
     version: str
@@ -36,6 +38,7 @@ class PackageChoice:
     metadata: bool = False  # the index serves the wheel's METADATA at url + ".metadata" (PEP 658)
     metadata_sha256: str | None = None
     size: int | None = None  # the wheel's size in bytes, when the index gives it
+    sdist: bool = False  # `filename` is a source distribution: a wheel is built from it (sdists.py)
 
     @property
     def metadata_url(self) -> str:
@@ -55,9 +58,12 @@ class ProjectFile:
         return "-".join(self.link.filename[:-len(".whl")].split("-")[-3:])
 
 
+SOURCE_TAG = "source"  # PackageChoice.tag of an sdist: its wheel's tag is known once built
+
+
 def select_wheel(pin: Pin, links: Sequence[Link], tags: Sequence[str], python_version: str,
-                 page_url: str) -> PackageChoice:
-    """The wheel to install for `pin`; InputError if the user's pin cannot be met."""
+                 page_url: str, allow_sdist: bool = False) -> PackageChoice:
+    """The wheel to install for `pin` (else its sdist, if allowed); InputError if the pin cannot be met."""
     ranks: dict[str, int] = {}
     for i, tag in enumerate(tags):
         ranks.setdefault(tag, i)
@@ -67,6 +73,10 @@ def select_wheel(pin: Pin, links: Sequence[Link], tags: Sequence[str], python_ve
     fitting = [w for w in wheels if w.rank is not None]
     runnable = [w for w in fitting if admits_python(w.link.requires_python, python_version)]
     if not runnable:
+        sdists = [f for f in files if f.tags is None and f.version == wanted
+                  and admits_python(f.link.requires_python, python_version)]
+        if sdists and allow_sdist:
+            return _sdist_choice(pin, sdists, page_url)
         raise _no_wheel(pin, files, wheels, fitting, tags, python_version, page_url)
     chosen = best_file(_hash_matches(pin, runnable))
     if not chosen.link.sha256:
@@ -78,6 +88,18 @@ def select_wheel(pin: Pin, links: Sequence[Link], tags: Sequence[str], python_ve
                          yanked=chosen.link.yanked, metadata=bool(chosen.link.core_metadata),
                          metadata_sha256=metadata_sha256(chosen.link.core_metadata),
                          size=chosen.link.size)
+
+
+def _sdist_choice(pin: Pin, sdists: list[ProjectFile], page_url: str) -> PackageChoice:
+    """pip's order among a version's sdists: not yanked, then by file name."""
+    pool = _hash_matches(pin, sdists)
+    chosen = sorted([f for f in pool if not f.link.yanked] or pool, key=lambda f: f.link.filename)[0]
+    if not chosen.link.sha256:
+        raise ResolutionError(f"the index gives no sha256 for {chosen.link.filename}; "
+                              f"pylayers needs one to pin the download ({page_url})")
+    return PackageChoice(name=pin.name, version=str(chosen.version), filename=chosen.link.filename,
+                         url=chosen.link.url, sha256=chosen.link.sha256, tag=SOURCE_TAG,
+                         yanked=chosen.link.yanked, size=chosen.link.size, sdist=True)
 
 
 def metadata_sha256(value: bool | str) -> str | None:
@@ -154,7 +176,7 @@ def _no_wheel(pin: Pin, files: list[ProjectFile], wheels: list[ProjectFile], fit
                    f"its wheels are for {available}")
     elif any(f.version == _version(pin.version) for f in files):
         message = (f"{spec} has no wheel for the target ({target}) on {page_url}; only a source "
-                   "distribution exists, and pylayers installs wheels only")
+                   "distribution exists, and --only-binary forbids building it")
     else:
         versions = ", ".join(str(v) for v in sorted({f.version for f in files})[-5:]) or "none"
         message = f"{spec} not found on {page_url} (available: {versions})"

@@ -64,6 +64,7 @@ class FakeIndex:
     file_batches: list[list[tuple[str, str | None]]] = field(default_factory=list)
     extra_files: dict[str, bytes] = field(default_factory=dict)
     serves_unannounced_metadata: bool = False  # like PyPI mirrors: .metadata files the page does not announce
+    sdist_builds: list[list[str]] = field(default_factory=list)  # file names, per call of sdist_metadata
 
     def filename(self, name: str, release: Release) -> str:
         stem = f"{name.replace('-', '_')}-{release.version}"
@@ -94,6 +95,13 @@ class FakeIndex:
                 found[url] = wheel(name, release)
                 found[url + ".metadata"] = metadata(name, release)
         return found
+
+    def sdist_metadata(self, choices):
+        """Stands for the build of each sdist: the METADATA of the wheel it gives."""
+        self.sdist_builds.append([c.filename for c in choices])
+        releases = {self.filename(n, r): (n, r) for n, rs in self.projects.items() for r in rs}
+        assert all(c.sdist and c.sha256 == sha(b"sdist") for c in choices)
+        return [metadata(*releases[c.filename]) for c in choices]
 
     def fetch_all(self, urls):
         self.page_batches.append(list(urls))

@@ -282,3 +282,17 @@ def test_stage_prefix_with_earlier_steps_replaced():
                     "COPY --link --from=pylayers-1-env / /\nCOPY --link --from=pylayers-1-six / /\n"
                     "COPY src src\nRUN apt-get update\n")
     assert dockerfile.stage_prefix(text, second)[0].splitlines()[3] == "RUN uv sync --frozen --no-install-project"
+
+
+def test_the_sdist_build_environment_stops_before_the_first_copy_add_or_install_step():
+    text = ("FROM python:3.13\nRUN apt-get install -y gcc\nENV CC=gcc\nWORKDIR /app\nCOPY requirements.txt .\n"
+            "RUN apt-get install -y libpq-dev\nRUN pip install -r requirements.txt\n")
+    assert dockerfile.build_env_prefix(text, only_step(text)) == (
+        "FROM python:3.13 AS pylayers-stage\nRUN apt-get install -y gcc\nENV CC=gcc\nWORKDIR /app\n",
+        "pylayers-stage")
+    first, second = steps_of(MULTI)
+    assert dockerfile.build_env_prefix(MULTI, first) == ("ARG PY=3.13\nFROM python:${PY} AS base\n", "base")
+    assert dockerfile.build_env_prefix(MULTI, second)[0].endswith(  # `before` (apt-get update) not run
+        "FROM --platform=$BUILDPLATFORM base AS pylayers-stage\nWORKDIR /app\n")
+    text = "FROM a\nADD https://x/y.tgz /y\nRUN pip install -r /r.txt\nRUN pip install -r /s.txt\n"
+    assert [dockerfile.build_env_prefix(text, s)[0] for s in steps_of(text)] == ["FROM a AS pylayers-stage\n"] * 2

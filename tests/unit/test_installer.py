@@ -113,6 +113,19 @@ def test_bytecode_is_checked_hash_based_and_names_the_final_path(zipapp, tmp_pat
     assert (dest / SITE / "demo" / "__pycache__" / f"__init__.{tag}.pyc").exists()
 
 
+def test_a_directory_stands_for_the_one_wheel_it_holds(zipapp, tmp_path):
+    built = tmp_path / "built"
+    built.mkdir()
+    build_wheel(built)
+    assert install(zipapp, tmp_path / "a", built).returncode == 0
+    assert install(zipapp, tmp_path / "b", build_wheel(tmp_path)).returncode == 0
+    assert sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*")) == \
+        sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*"))
+    (built / "other-1.0-py3-none-any.whl").write_bytes((built / "demo-1.0-py3-none-any.whl").read_bytes())
+    proc = install(zipapp, tmp_path / "c", built)
+    assert proc.returncode == 2 and "holds 2 wheels, not one" in proc.stderr
+
+
 def test_same_wheel_gives_identical_trees(zipapp, tmp_path):
     wheel = build_wheel(tmp_path)
     assert install(zipapp, tmp_path / "a", wheel, PYTHONHASHSEED="1").returncode == 0

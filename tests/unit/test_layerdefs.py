@@ -6,6 +6,8 @@ import json
 from types import MappingProxyType
 
 from frontend import layerdefs, llb
+from frontend.plan import Layer
+from frontend.resolve.wheels import PackageChoice
 
 BASE = llb.image("localhost:5000/python:3.13-trixie")
 STAGE = BASE.mkfile("/app/uv.lock", b"lock")  # a stage: the base plus the build's own files
@@ -52,3 +54,29 @@ def test_the_project_is_built_with_network_and_installed_without():
     names = json.loads(llb.to_json(llb.marshal(layer)))
     assert any(e["metadata"].get("description", {}).get("llb.customname") == "pylayers 3/3 lockapp (project)"
                for e in names)
+
+
+SDIST = PackageChoice("cext", "1.0", "cext-1.0.tar.gz", "https://files.example/cext-1.0.tar.gz", "ab" * 32,
+                      "source", sdist=True)
+
+
+class Builds:
+    def wheel_dir(self, pkg):
+        return layerdefs.sdist_build(STAGE, ("PATH=/opt/venv/bin:/usr/bin",), pkg)[0]
+
+
+def test_an_sdist_is_built_with_network_from_its_checksummed_download_and_installed_from_the_wheel_dir():
+    wheel_dir, metadata = layerdefs.sdist_build(STAGE, ("PATH=/opt/venv/bin:/usr/bin",), SDIST)
+    (build,) = execs(metadata)
+    assert build.get("network", "UNSET") != "NONE" and build["meta"]["cwd"] == "/"
+    assert "pip wheel --no-deps" in build["meta"]["args"][2] and "--no-build-isolation" not in build["meta"]["args"][2]
+    assert build["meta"]["args"][-2:] == ["/pylayers-sdist/cext-1.0.tar.gz", "cext 1.0"]
+    assert sorted(m["dest"] for m in build["mounts"]) == ["/", "/pylayers-metadata", "/pylayers-sdist", "/pylayers-wheel"]
+    sources = [op["source"] for op in ops(metadata) if "source" in op]
+    assert any(s["identifier"] == SDIST.url and s["attrs"]["http.checksum"] == f"sha256:{'ab' * 32}"
+               for s in sources)
+    assert execs(wheel_dir) == execs(metadata)  # one exec, two outputs
+    layer = layerdefs.layer_state(BASE, Layer("pylayers-1-cext", (SDIST,)), Target(), "1/1", sdists=Builds())
+    install = execs(layer)[-1]
+    assert install["network"] == "NONE" and install["meta"]["args"][-1] == "/wheels/0"
+    assert "/wheels/0" in [m["dest"] for m in install["mounts"]]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import random
 
 import pytest
@@ -51,6 +53,12 @@ def test_large_wheels_go_below_small_ones_then_volatile_on_top():
 def test_unknown_size_counts_platform_wheels_as_large():
     plan = plan_layers([pkg("a", size=None), pkg("z", size=None, tag="cp313-cp313-linux_x86_64")], "p")
     assert [layer.label for layer in plan.layers] == ["z 1.0", "a 1.0"]
+
+
+def test_an_sdist_counts_as_large_whatever_its_size():
+    sdist = dataclasses.replace(pkg("s", size=10, tag="source"), sdist=True)
+    plan = plan_layers([pkg("a", size=None), sdist], "p")
+    assert [layer.label for layer in plan.layers] == ["s 1.0", "a 1.0"]
 
 
 def test_a_pin_change_moves_no_other_package():

@@ -15,16 +15,17 @@ REQ = "/app/requirements.txt"
 
 
 def run(index: FakeIndex, text: str, pre: bool = False, no_deps: bool = False, constraints: str = "",
-        find_links: tuple[str, ...] = (), python: str = "3.13.1") -> dict[str, str]:
+        find_links: tuple[str, ...] = (), python: str = "3.13.1", sdists: bool = True) -> dict[str, str]:
     files = {REQ: text.encode(), "/app/c.txt": constraints.encode()}
     rs = parse_requirements(REQ, lambda p: files[p], {})
     cs = parse_requirements("/app/c.txt", lambda p: files[p], {}) if constraints else None
     request = Request(roots=rs.pins, constraints=cs.pins if cs else (),
                       settings=Settings(python, {**MARKERS, "python_full_version": python,
                                                   "python_version": ".".join(python.split(".")[:2])},
-                                        pre=pre or rs.pre, no_deps=no_deps), tags=TAGS)
+                                        pre=pre or rs.pre, no_deps=no_deps,
+                                        only_binary=frozenset(rs.only_binary)), tags=TAGS)
     choices = resolve(request, Sources((INDEX,), find_links or rs.find_links), index.fetch_all,
-                      index.fetch_files)
+                      index.fetch_files, index.sdist_metadata if sdists else None)
     return {c.name: c.version for c in choices}
 
 
@@ -180,13 +181,32 @@ def test_no_version_no_project_and_no_wheel_for_the_target():
         "Python 3.13): wheels for other platforms or Python versions only")
 
 
-def test_sdist_only_is_a_clear_error_naming_the_line():
+def test_sdist_only_forbidden_by_only_binary_is_a_clear_error_naming_the_line():
     index = FakeIndex({"app": [Release("1.0", ("legacy>=1",))], "legacy": [Release("1.2", tag="sdist")]})
-    assert error_of(index, "\napp\n") == (
+    assert error_of(index, "--only-binary legacy\napp\n") == (
         "/app/requirements.txt:2: legacy==1.2 (needed by app 1.0) has no wheel for the target "
         "(cp313-cp313-manylinux_2_36_x86_64, Python 3.13); only a source distribution exists "
-        "(legacy-1.2.tar.gz): pylayers installs wheels only; building source distributions is not "
-        "supported yet")
+        "(legacy-1.2.tar.gz), and --only-binary forbids building it")
+    assert index.sdist_builds == []
+
+
+def test_an_sdist_without_a_fitting_wheel_is_built_for_its_dependencies():
+    index = FakeIndex({"app": [Release("1.0", ("legacy>=1",))],
+                       "legacy": [Release("1.1"), Release("1.2", ("six",), tag="sdist"),
+                                  Release("1.3", tag="cp27-cp27m-win32"), Release("1.3", ("six",), tag="sdist")],
+                       "six": [Release("1.17.0")]})
+    choices = {c.name: c for c in resolve_choices(index, "app\n")}
+    assert {n: (c.version, c.sdist, c.filename) for n, c in choices.items()} == {
+        "app": ("1.0", False, "app-1.0-py3-none-any.whl"), "legacy": ("1.3", True, "legacy-1.3.tar.gz"),
+        "six": ("1.17.0", False, "six-1.17.0-py3-none-any.whl")}
+    assert index.sdist_builds == [["legacy-1.3.tar.gz"]]  # built once, newest only (pip's choice)
+
+
+def resolve_choices(index: FakeIndex, text: str):
+    rs = parse_requirements(REQ, lambda p: text.encode(), {})
+    settings = Settings("3.13.1", MARKERS)
+    return resolve(Request(rs.pins, (), settings, TAGS), Sources((INDEX,)), index.fetch_all, index.fetch_files,
+                   index.sdist_metadata)
 
 
 def test_requires_python_of_the_metadata():

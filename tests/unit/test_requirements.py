@@ -244,12 +244,19 @@ def test_editable_and_local_find_links_are_not_supported_yet():
 
 def test_no_binary_in_force_is_not_supported_yet():
     assert errors_of("--no-binary :all:\n--no-binary foo,Bar_Baz\n--only-binary bar-baz\nfoo\n") == [
-        "/app/requirements.txt:1: --no-binary :all: is not supported yet: pylayers installs wheels "
-        "only; building source distributions is not supported yet",
-        "/app/requirements.txt:2: --no-binary foo,Bar_Baz is not supported yet: pylayers installs wheels "
-        "only; building source distributions is not supported yet"]
+        "/app/requirements.txt:1: --no-binary :all: is not supported yet: pylayers builds a source "
+        "distribution only where no wheel fits the target",
+        "/app/requirements.txt:2: --no-binary foo,Bar_Baz is not supported yet: pylayers builds a source "
+        "distribution only where no wheel fits the target"]
     assert parse("--no-binary :all:\n--no-binary :none:\nfoo\n").pins[0].name == "foo"
     assert parse("--no-binary foo\n--only-binary :all:\nfoo\n").pins[0].name == "foo"
+
+
+def test_only_binary_in_force_forbids_sdists():
+    assert parse("--only-binary :all:\nfoo\n").only_binary == (":all:",)
+    rs = parse("--only-binary Foo_Bar\nfoo-bar\n")
+    assert (rs.only_binary, rs.allows_sdist("foo-bar"), rs.allows_sdist("baz")) == (("foo-bar",), False, True)
+    assert parse("--only-binary :all:\n--only-binary :none:\nfoo\n").allows_sdist("foo")
 
 
 def test_hash_checking_mode_needs_every_requirement_pinned_and_hashed():

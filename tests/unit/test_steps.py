@@ -170,7 +170,7 @@ def test_the_first_index_wins_a_tie():
 
 
 def test_all_errors_of_the_step_are_reported_together():
-    files = {REQ: "flask==9.9\nlegacy==1.0\nmarkupsafe==3.0.2\nnowhere==1\n",
+    files = {REQ: "flask==9.9\nlegacy==1.0\nmarkupsafe==3.0.2\nnowhere==1\n--only-binary :all:\n",
              "/other.txt": "Flask==9.9.0\nMarkupSafe==3.0.1\n"}
     with pytest.raises(InputErrors) as info:
         run(files, REQ, "/other.txt")
@@ -178,8 +178,8 @@ def test_all_errors_of_the_step_are_reported_together():
         "/other.txt:2: markupsafe==3.0.1 conflicts with markupsafe==3.0.2 at /app/requirements.txt:3",
         "/app/requirements.txt:1: flask==9.9 not found on https://pypi.org/simple/flask/ (available: 3.1.3)",
         "/app/requirements.txt:2: legacy==1.0 has no wheel for the target (cp313-cp313-manylinux_2_36_x86_64, "
-        "Python 3.13) on https://pypi.org/simple/legacy/; only a source distribution exists, and pylayers "
-        "installs wheels only",
+        "Python 3.13) on https://pypi.org/simple/legacy/; only a source distribution exists, and "
+        "--only-binary forbids building it",
         "/app/requirements.txt:4: nowhere: no such project on https://pypi.org/simple/nowhere/",
     ]
 
@@ -259,3 +259,29 @@ def test_messages_do_not_show_index_credentials():
     assert index.batches == [["https://me:${TOKEN}@idx.example/simple/flask/"]]
     assert str(info.value) == ("/app/requirements.txt:1: flask: no such project on "
                                "https://me:****@idx.example/simple/flask/")
+
+
+def test_a_pinned_sdist_is_built_and_its_dependencies_checked_against_the_pins():
+    built, wants = [], ["flask>=3"]
+
+    def sdist_metadata(choices):
+        built.append([(c.name, c.filename, c.sdist) for c in choices])
+        return [f"Metadata-Version: 2.1\nName: legacy\nVersion: 1.0\nRequires-Dist: {wants[0]}\n".encode()
+                for _ in choices]
+
+    def fetch_files(items):  # flask's wheel's METADATA (the page announces no PEP 658 file)
+        return [b"Metadata-Version: 2.1\nName: flask\nVersion: 3.1.3\n" for _ in items]
+
+    files = {REQ: "legacy==1.0\nflask==3.1.3\n"}
+    choices = choose_wheels(Index(PAGES), reqs(files), Options(), Target(), {}, fetch_files=fetch_files,
+                            wheel_metadata=fetch_files, sdist_metadata=sdist_metadata)
+    assert [(c.name, c.filename, c.sdist, c.tag) for c in choices] == [
+        ("flask", "flask-3.1.3-py3-none-any.whl", False, "py3-none-any"),
+        ("legacy", "legacy-1.0.tar.gz", True, "source")]
+    assert built == [[("legacy", "legacy-1.0.tar.gz", True)]]
+    wants[0] = "flask<3"
+    with pytest.raises(InputError) as info:  # its dependencies count like a wheel's
+        choose_wheels(Index(PAGES), reqs(files), Options(), Target(), {}, fetch_files=fetch_files,
+                      wheel_metadata=fetch_files, sdist_metadata=sdist_metadata)
+    assert str(info.value) == ("/app/requirements.txt:2: flask==3.1.3 does not satisfy 'flask<3', required by "
+                               "legacy==1.0 (/app/requirements.txt:1)")

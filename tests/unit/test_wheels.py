@@ -127,13 +127,22 @@ def test_the_index_gives_no_sha256():
                                "to pin the download (https://pypi.org/simple/markupsafe/)")
 
 
-def test_only_an_sdist():
+def test_only_an_sdist_is_built_unless_only_binary_forbids_it():
+    links = [link("foo-1.0.tar.gz"), link("foo-0.9-py3-none-any.whl"), link("foo-1.0-cp27-cp27m-win32.whl")]
+    chosen = select_wheel(pin("1.0", name="foo"), links, MANYLINUX, "3.13.1", PAGE, allow_sdist=True)
+    assert (chosen.filename, chosen.sdist, chosen.tag, chosen.version) == ("foo-1.0.tar.gz", True, "source", "1.0")
     with pytest.raises(InputError) as info:
-        choose([link("foo-1.0.tar.gz"), link("foo-0.9-py3-none-any.whl")], pin("1.0", name="foo"))
+        choose(links[:2], pin("1.0", name="foo"))
     assert str(info.value) == (
         "/app/requirements.txt:7: foo==1.0 has no wheel for the target (cp313-cp313-manylinux_2_36_x86_64, "
         "Python 3.13) on https://pypi.org/simple/markupsafe/; only a source distribution exists, and "
-        "pylayers installs wheels only")
+        "--only-binary forbids building it")
+
+
+def test_a_fitting_wheel_wins_over_the_sdist():
+    links = [link("foo-1.0.tar.gz"), link("foo-1.0-py3-none-any.whl")]
+    chosen = select_wheel(pin("1.0", name="foo"), links, MANYLINUX, "3.13.1", PAGE, allow_sdist=True)
+    assert (chosen.filename, chosen.sdist) == ("foo-1.0-py3-none-any.whl", False)
 
 
 def test_wheels_only_for_other_targets():
