@@ -124,9 +124,14 @@ def installer_state():
 _SDIST_SH = r"""
 for py in python3 python; do
   if "$py" -m pip --version >/dev/null 2>&1; then
-    "$py" -m pip wheel --no-deps --disable-pip-version-check --no-cache-dir --no-input \
-        -w /pylayers-wheel "$1" || {
-      echo "pylayers: building $2 from $(basename "$1") failed; its output is above" >&2; exit 1; }
+    { "$py" -m pip wheel --no-deps --disable-pip-version-check --no-cache-dir --no-input \
+        -w /pylayers-wheel "$1"; echo $? > /tmp/pylayers-status; } 2>&1 | tee /tmp/pylayers-build.log
+    if [ "$(cat /tmp/pylayers-status)" != 0 ]; then
+      echo "pylayers: building $2 from $(basename "$1") failed; the errors in its output:" >&2
+      grep -i -E "error|fatal|undefined reference|not found" /tmp/pylayers-build.log | grep -v -E \
+        "subprocess-exited-with-error|Failed building wheel|Failed to build|one or more wheels|originates from a subprocess|finished with status" | tail -n 8 >&2
+      exit 1
+    fi
     exec "$py" -c "$PYLAYERS_METADATA" /pylayers-wheel /pylayers-metadata/METADATA
   fi
 done

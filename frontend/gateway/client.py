@@ -15,11 +15,16 @@ from ..errors import GatewayError, SourceLines
 READ_CHUNK = 8 << 20  # bytes per ReadFile call (wheels read for their metadata can be large)
 log = logging.getLogger("pylayers.gateway")
 MAX_MESSAGE = 16 << 20
+MAX_METADATA = 1 << 20
 CHANNEL_OPTIONS = (
     ("grpc.max_receive_message_length", MAX_MESSAGE),
     ("grpc.max_send_message_length", MAX_MESSAGE),
     ("grpc.enable_retries", 0),
     ("grpc.default_authority", "localhost"),
+    # a failed exec's error carries the op (args, env, mounts) in grpc-status-details-bin: past
+    # grpcio's 8 KB default the call ends with "received metadata size exceeds soft limit"
+    ("grpc.max_metadata_size", MAX_METADATA),
+    ("grpc.absolute_max_metadata_size", MAX_METADATA),
 )
 # The LLBBridge calls every BuildKit with the `return` cap (v0.3.0+) understands.
 DEFAULT_CAPS = frozenset({"solve.base", "solve.inlinereturn", "resolveimage", "readfile", "return"})

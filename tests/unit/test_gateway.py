@@ -173,3 +173,21 @@ def test_grpc_errors_keep_their_status_code(bridge):
     with pytest.raises(GatewayError) as info:
         client.read_file("ref-9", "/nope")
     assert info.value.code == "NOT_FOUND"
+
+
+class _FailingWithDetails(FakeBridge):
+    def Solve(self, request, context):  # BuildKit: a failed exec's error carries the op in its details
+        context.set_trailing_metadata((("x-details-bin", b"\0" * 12000),))
+        context.abort(grpc.StatusCode.UNKNOWN, 'process "/bin/sh -c …" did not complete successfully: exit code: 1')
+
+
+def test_an_error_with_large_details_reaches_the_frontend_with_its_message():
+    served = Served(_FailingWithDetails())
+    channel = grpc.insecure_channel(served.target, options=CHANNEL_OPTIONS)
+    try:
+        with pytest.raises(GatewayError) as info:
+            Client(channel).solve(definition=llb.marshal(llb.http("https://x/a")))
+        assert str(info.value).endswith("did not complete successfully: exit code: 1")
+    finally:
+        channel.close()
+        served.stop()
