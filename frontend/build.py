@@ -23,6 +23,7 @@ from .inputs.requirements import RequirementSet, parse_requirements
 from .plan import LayerCount, LayerPlan, check_total, default_budget, plan_layers
 from .resolve.steps import choose_wheels
 from .resolve.wheels import PackageChoice
+from .localpkgs import LocalPackages, build_locals
 from .sdists import SdistBuilds
 from .solver import Solver, StageResult, delegate_opts, dockerfile_input
 from .target import TargetEnv
@@ -180,7 +181,7 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
         solver = solver.with_downloads(SecretDownloads(base_state, target.base_interpreter, step.netrc,
                                                        step.network))
     sdists = SdistBuilds(solver, lambda: solver.solve_dockerfile(*dockerfile.build_env_prefix(text, step), inputs),
-                         step.network)
+                         step.network, stage)
     with phase(f"step {index}: wheels chosen"):
         locked = lockstep.locked_wheels(solver, stage, step, name, target) if step.lock else None
         packages = locked.packages if locked else requirement_wheels(solver, stage, step, name, target, text,
@@ -209,7 +210,8 @@ def plan_step(solver: Solver, text: str, step, index: int, base: StageResult, ta
     with phase(f"step {index}: wheels fetched, overlapping files checked"):
         solver = fetch_and_check(solver, llb.from_definition(base.definition), packages, target, sdists)
     budget = solver.config.max_layers or default_budget(other_layers(text, step, base))
-    plan = plan_layers(packages, prefix=f"pylayers-{index}", volatile=solver.config.volatile, max_layers=budget)
+    volatile = tuple(dict.fromkeys((*solver.config.volatile, *(p.name for p in packages if p.local))))
+    plan = plan_layers(packages, prefix=f"pylayers-{index}", volatile=volatile, max_layers=budget)
     return plan, solver
 
 
@@ -233,7 +235,7 @@ def fetch_and_check(solver: Solver, base_state, packages: tuple[PackageChoice, .
     try:
         check_overlaps(solver, base_state, packages, target, sdists)
     except GatewayError:
-        solver = solver.refetch_wheels([p for p in packages if not p.sdist])
+        solver = solver.refetch_wheels([p for p in packages if not (p.sdist or p.local)])
         check_overlaps(solver, base_state, packages, target, sdists)
     return solver
 
@@ -242,7 +244,7 @@ def check_overlaps(solver: Solver, base_state, packages: tuple[PackageChoice, ..
                    sdists: SdistBuilds | None = None) -> None:
     if len(packages) == 1:
         pkg = packages[0]
-        if pkg.sdist:
+        if pkg.sdist or pkg.local:  # built while resolving
             return
         item = Fetch(pkg.url, pkg.filename, f"sha256:{pkg.sha256}", layerdefs.wheel_name(pkg))
         solver.client.stat_file(solver.solve_state(solver.downloads.file(item)), "/" + pkg.filename)
@@ -266,8 +268,13 @@ def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, targ
                        sdists: SdistBuilds | None = None):
     env = {**step_args(text, step, solver.config.build_args), **_env_map(stage.env)}  # a RUN's environment
     sets = read_requirements(solver, stage, step, name, env)
-    return choose_wheels(solver.fetch_pages, sets, step.options, target, env, fetch_files=solver.fetch_files,
-                         wheel_metadata=solver.wheel_metadata, sdist_metadata=sdists and sdists.metadata)
+    local = build_locals(sdists, stage.workdir, sets) if sdists else LocalPackages((), ())
+    if local.choices and not any(s.pins for s in local.requirement_sets(sets)):
+        return local.choices
+    chosen = choose_wheels(solver.fetch_pages, local.requirement_sets(sets), step.options, target, env,
+                           fetch_files=solver.fetch_files, wheel_metadata=solver.wheel_metadata,
+                           sdist_metadata=sdists and sdists.metadata)
+    return (*chosen, *local.choices)
 
 
 def probe_target(solver: Solver, stage: StageResult, interpreter: tuple[str, str],

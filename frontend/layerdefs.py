@@ -17,7 +17,7 @@ from .downloads import Fetch, HttpDownloads
 from .installer import installer_zipapp
 from .plan import Layer
 from .resolve.index import redact_url
-from .resolve.wheels import SOURCE_TAG, PackageChoice
+from .resolve.wheels import LOCAL_TAG, SOURCE_TAG, PackageChoice
 from .target import PROBE_SCRIPT, TargetEnv
 
 PROBE_DIR = "/pylayers-probe"
@@ -163,12 +163,33 @@ def sdist_build(env_state: "llb.State", env: tuple[str, ...], pkg: PackageChoice
     downloads = downloads or HttpDownloads()
     sdist = downloads.file(Fetch(pkg.url, pkg.filename, f"sha256:{pkg.sha256}",
                                  f"pylayers: sdist of {pkg.name} {pkg.version} from {redact_url(pkg.url)}"))
-    mounts = (llb.Mount("/pylayers-sdist", sdist, readonly=True), llb.Mount("/pylayers-wheel", llb.scratch()),
-              llb.Mount("/pylayers-metadata", llb.scratch()))
-    run = env_state.run(args=("/bin/sh", "-c", _SDIST_SH, "pylayers-sdist", f"/pylayers-sdist/{pkg.filename}",
-                              f"{pkg.name} {pkg.version}"),
+    return _build(env_state, env, llb.Mount("/pylayers-sdist", sdist, readonly=True),
+                  f"/pylayers-sdist/{pkg.filename}", f"{pkg.name} {pkg.version}",
+                  f"pylayers: build {pkg.name} {pkg.version} from {pkg.filename}", network)
+
+
+LOCAL_SOURCE = "/pylayers-src"
+
+
+def local_build(env_state: "llb.State", env: tuple[str, ...], stage: "llb.State", path: str,
+                network: str | None = None) -> tuple["llb.State", "llb.State"]:
+    """(wheel directory, METADATA directory) of the project at `path` of `stage` (a local package).
+
+    Only that directory is copied out of the stage: BuildKit keys the copy by its content, so the
+    build reruns when the project's files change, not when the rest of the stage does.
+    """
+    source = llb.scratch().copy(stage, path, "/", name=f"pylayers: the local package at {path}")
+    return _build(env_state, env, llb.Mount(LOCAL_SOURCE, source), LOCAL_SOURCE, path,
+                  f"pylayers: build the local package at {path}", network)
+
+
+def _build(env_state: "llb.State", env: tuple[str, ...], source: "llb.Mount", target: str, label: str,
+           name: str, network: str | None) -> tuple["llb.State", "llb.State"]:
+    """One exec, so that the resolver's METADATA and the layer's wheel come from one build."""
+    mounts = (source, llb.Mount("/pylayers-wheel", llb.scratch()), llb.Mount("/pylayers-metadata", llb.scratch()))
+    run = env_state.run(args=("/bin/sh", "-c", _SDIST_SH, "pylayers-build", target, label),
                         env=(*env, f"PYLAYERS_METADATA={_METADATA_PY}"), cwd="/", network=network,
-                        mounts=mounts, name=f"pylayers: build {pkg.name} {pkg.version} from {pkg.filename}")
+                        mounts=mounts, name=name)
     return run.mount_output("/pylayers-wheel"), run.mount_output("/pylayers-metadata")
 
 
@@ -178,7 +199,7 @@ def wheel_mounts(packages: Sequence[PackageChoice], downloads=None, sdists=None)
     downloads = downloads or HttpDownloads()
     mounts, paths = [], []
     for i, pkg in enumerate(packages):
-        if pkg.sdist:
+        if pkg.sdist or pkg.local:
             if sdists is None:
                 raise ValueError(f"{pkg.filename}: an sdist, and no builder for it")
             mounts.append(llb.Mount(f"/wheels/{i}", sdists.wheel_dir(pkg), readonly=True))
@@ -225,6 +246,9 @@ def _tags(layer: Layer) -> str:
     for tag in sorted({p.tag for p in layer.packages}):
         if tag == SOURCE_TAG:
             shown.append("built from its sdist")
+            continue
+        if tag == LOCAL_TAG:
+            shown.append("built from " + ", ".join(p.local for p in layer.packages if p.local))
             continue
         interpreter, _, platform = tag.split("-", 2)
         shown.append(f"{interpreter} {platform}")

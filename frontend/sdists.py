@@ -21,10 +21,12 @@ from .solver import Solver, StageResult
 
 
 class SdistBuilds:
-    """The sdist builds of one install step; the build environment is solved when first needed."""
+    """The sdist (and local package) builds of one install step; the build environment is solved
+    when first needed. Local packages are copied from `source`, the stage before the step."""
 
-    def __init__(self, solver: Solver, environment: Callable[[], StageResult], network: str | None = None):
-        self._solver, self._environment, self._network = solver, environment, network
+    def __init__(self, solver: Solver, environment: Callable[[], StageResult], network: str | None = None,
+                 source: StageResult | None = None):
+        self._solver, self._environment, self._network, self._source = solver, environment, network, source
         self._stage: StageResult | None = None
         self._lock = threading.Lock()
 
@@ -36,12 +38,34 @@ class SdistBuilds:
 
     def _build(self, pkg: PackageChoice) -> tuple["llb.State", "llb.State"]:
         stage = self.stage()
+        if pkg.local:
+            return self._local(pkg.local)
         return layerdefs.sdist_build(llb.from_definition(stage.definition), stage.env, pkg,
                                      self._solver.downloads, self._network)
 
+    def _local(self, path: str) -> tuple["llb.State", "llb.State"]:
+        stage = self.stage()
+        if self._source is None:
+            raise FrontendError(f"{path}: no stage to build the local package from")
+        return layerdefs.local_build(llb.from_definition(stage.definition), stage.env,
+                                     llb.from_definition(self._source.definition), path, self._network)
+
     def wheel_dir(self, pkg: PackageChoice) -> "llb.State":
-        """The directory holding the one wheel built from `pkg`'s sdist."""
+        """The directory holding the one wheel built from `pkg`'s sdist or local directory."""
         return self._build(pkg)[0]
+
+    def local_metadata(self, paths: Sequence[str]) -> list[bytes]:
+        """The METADATA of the wheel built from each local project directory."""
+        def one(path: str) -> bytes:
+            try:
+                ref = self._solver.solve_state(self._local(path)[1])
+                return self._solver.read(ref, layerdefs.SDIST_METADATA)
+            except FrontendError as exc:
+                raise local_error(path, exc) from None
+        if not paths:
+            return []
+        with ThreadPoolExecutor(max_workers=min(4, len(paths))) as pool:
+            return list(pool.map(one, paths))
 
     def metadata(self, packages: Sequence[PackageChoice]) -> list[bytes]:
         """The METADATA of the wheel built from each sdist, building them side by side."""
@@ -59,6 +83,13 @@ class SdistBuilds:
 
 
 _EXEC_FAILED = re.compile(r'^process ".*" did not complete successfully: (.*)$', re.S)
+
+
+def local_error(path: str, exc: Exception) -> FrontendError:
+    found = _EXEC_FAILED.match(str(exc))
+    reason = found.group(1) if found else str(exc)
+    return FrontendError(f"building the local package at {path} failed ({reason}). The end of the build's output "
+                         f"is shown above under 'pylayers: build the local package at {path}'")
 
 
 def build_error(pkg: PackageChoice, exc: Exception) -> FrontendError:

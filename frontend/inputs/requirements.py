@@ -15,7 +15,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping
-from urllib.parse import urldefrag, urlsplit
+from urllib.parse import unquote, urldefrag, urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier
@@ -45,6 +45,17 @@ MAX_FILES_READ = 200
 
 
 @dataclass(frozen=True)
+class LocalRequirement:
+    """A project directory of the build stage, built into a wheel: `-e PATH`, `./PATH`, `file:` URLs."""
+
+    path: str  # as written (a file: URL's path): relative to the RUN's working directory, like pip
+    editable: bool
+    file: str
+    line: int
+    text: str
+
+
+@dataclass(frozen=True)
 class RequirementSet:
     file: str
     pins: tuple[Pin, ...]  # the file's requirements and those of its -r includes, in order
@@ -56,6 +67,7 @@ class RequirementSet:
     pre: bool = False  # --pre: pre-releases are candidates too
     require_hashes: bool = False  # pip's hash-checking mode (a --hash or --require-hashes)
     only_binary: tuple[str, ...] = ()  # --only-binary in force: canonical names, or ":all:"
+    locals: tuple[LocalRequirement, ...] = ()  # project directories to build, in order
 
     def allows_sdist(self, name: str) -> bool:
         return ":all:" not in self.only_binary and name not in self.only_binary
@@ -76,7 +88,7 @@ def parse_requirements(path: str, read: Read, env: Mapping[str, str], constraint
                           extra_index_urls=tuple(dict.fromkeys(parser.extra_index_urls)),
                           find_links=tuple(dict.fromkeys(parser.find_links)), no_index=parser.no_index,
                           pre=parser.pre, require_hashes=bool(parser.hash_mode_at or parser.hashed_at),
-                          only_binary=tuple(parser.only_binary))
+                          only_binary=tuple(parser.only_binary), locals=tuple(parser.locals))
 
 
 def logical_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -111,6 +123,23 @@ def pinned_version(req: Requirement) -> str | None:
             and not specs[0].version.endswith(".*"):  # packaging accepts `===` with no version
         return specs[0].version
     return None
+
+
+def local_path(text: str) -> str | None:
+    """The directory a requirement line names (`./dir`, `/dir`, `file:///dir`, `name @ file:…`), or None."""
+    first = text.split(";", 1)[0].strip()
+    if not _URL.match(first) and " @ " in first:
+        first = first.split(" @ ", 1)[1].strip()
+    if first.startswith("file:"):
+        parts = urlsplit(first)
+        if parts.netloc not in ("", "localhost"):
+            return None
+        path = unquote(parts.path)
+    elif first.startswith((".", "/")):
+        path = first
+    else:
+        return None
+    return None if path.lower().endswith(_ARCHIVE) else path
 
 
 def _requirement_of(text: str) -> tuple[Requirement, str | None, tuple[str, ...]]:
@@ -162,6 +191,7 @@ class _Parser:
         self.hashed_at: tuple[str, int] | None = None  # the first --hash of a requirement
         self.no_binary: dict[str, tuple[str, int, str]] = {}
         self.only_binary: dict[str, tuple[str, int, str]] = {}
+        self.locals: list[LocalRequirement] = []
         self.files_read = 0
         self.gave_up = False  # an include limit was reached: no more includes are read
 
@@ -208,6 +238,10 @@ class _Parser:
         file_opts = [k for k, v in vars(opts).items() if v and k not in REQUIREMENT_OPTIONS]
         if file_opts:
             raise LineError(f"'{text}': only --hash may follow a requirement on its line")
+        where = local_path(text)
+        if where is not None:
+            self._local(where, False, path_of=(path, number, text), constraint=constraint, hashed=bool(opts.hashes))
+            return
         hashes = sha256_hashes(opts.hashes)
         if hashes and not constraint:
             self.hashed_at = self.hashed_at or (path, number)
@@ -226,8 +260,11 @@ class _Parser:
                       stack: tuple[str, ...]) -> None:
         if opts.hashes:
             raise LineError("--hash must follow a requirement on the same line")
-        if opts.editables:
-            raise LineError(f"editable requirement '-e {opts.editables[0]}' {NOT_FROM_INDEX}")
+        for value in opts.editables or ():
+            where = local_path(value)
+            if where is None:
+                raise LineError(f"editable requirement '-e {value}' {NOT_FROM_INDEX}, or a local directory")
+            self._local(where, True, path_of=(path, number, f"-e {value}"), constraint=constraint)
         for link in opts.find_links or ():
             if not link.startswith(("http://", "https://")):
                 raise LineError(f"--find-links '{link}' is not supported yet: pylayers reads "
@@ -247,6 +284,17 @@ class _Parser:
             self._include(path, number, written, constraint, stack)
         for written in opts.constraints or ():
             self._include(path, number, written, True, stack)
+
+    def _local(self, where: str, editable: bool, path_of: tuple[str, int, str], constraint: bool,
+               hashed: bool = False) -> None:
+        file, number, text = path_of
+        if constraint:
+            raise LineError(f"'{text}': a local directory cannot be a constraint")
+        if hashed:
+            raise LineError(f"'{text}': a local directory has no --hash (it is built, not downloaded)")
+        if ";" in text:
+            raise LineError(f"'{text}': markers on a local directory are not supported yet")
+        self.locals.append(LocalRequirement(where, editable, file, number, text))
 
     def format_errors(self) -> list[InputError]:
         """--no-binary asks pip to build from source: one error per option that is still in force."""

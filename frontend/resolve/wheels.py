@@ -39,6 +39,7 @@ class PackageChoice:
     metadata_sha256: str | None = None
     size: int | None = None  # the wheel's size in bytes, when the index gives it
     sdist: bool = False  # `filename` is a source distribution: a wheel is built from it (sdists.py)
+    local: str | None = None  # a project directory of the build stage, built into a wheel (localpkgs.py)
 
     @property
     def metadata_url(self) -> str:
@@ -59,6 +60,7 @@ class ProjectFile:
 
 
 SOURCE_TAG = "source"  # PackageChoice.tag of an sdist: its wheel's tag is known once built
+LOCAL_TAG = "local"  # PackageChoice.tag of a local package
 
 
 def select_wheel(pin: Pin, links: Sequence[Link], tags: Sequence[str], python_version: str,

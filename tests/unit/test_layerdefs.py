@@ -62,6 +62,8 @@ SDIST = PackageChoice("cext", "1.0", "cext-1.0.tar.gz", "https://files.example/c
 
 class Builds:
     def wheel_dir(self, pkg):
+        if pkg.local:
+            return layerdefs.local_build(BASE, ("PATH=/usr/bin",), STAGE, pkg.local)[0]
         return layerdefs.sdist_build(STAGE, ("PATH=/opt/venv/bin:/usr/bin",), pkg)[0]
 
 
@@ -80,3 +82,17 @@ def test_an_sdist_is_built_with_network_from_its_checksummed_download_and_instal
     install = execs(layer)[-1]
     assert install["network"] == "NONE" and install["meta"]["args"][-1] == "/wheels/0"
     assert "/wheels/0" in [m["dest"] for m in install["mounts"]]
+
+
+def test_a_local_package_is_built_from_a_copy_of_its_directory_only():
+    wheel_dir, metadata = layerdefs.local_build(BASE, ("PATH=/usr/bin",), STAGE, "/app/libs/foo")
+    (build,) = execs(metadata)
+    assert build["meta"]["args"][-2:] == ["/pylayers-src", "/app/libs/foo"]
+    assert build.get("network", "UNSET") != "NONE"
+    copies = [op["file"]["actions"][0]["copy"] for op in ops(metadata) if "file" in op and
+              "copy" in op["file"]["actions"][0]]
+    assert [(c["src"], c["dest"]) for c in copies] == [("/app/libs/foo", "/")]
+    assert execs(wheel_dir) == execs(metadata)
+    local = PackageChoice("foo", "2.0", "/app/libs/foo", "file:///app/libs/foo", "", "local", local="/app/libs/foo")
+    layer = layerdefs.layer_state(BASE, Layer("pylayers-1-foo", (local,)), Target(), "1/1", sdists=Builds())
+    assert execs(layer)[-1]["meta"]["args"][-1] == "/wheels/0"

@@ -207,8 +207,7 @@ NOT_YET = ("is not supported yet: pylayers installs wheels from a package index 
            "`name @ https://…/file.whl` URLs")
 
 
-@pytest.mark.parametrize("line, where", [("./dir", "a local path"), ("/src/pkg", "a local path"),
-                                         ("foo-1.0.tar.gz", "a local path"),
+@pytest.mark.parametrize("line, where", [("foo-1.0.tar.gz", "a local path"), ("./dist/foo-1.0.tar.gz", "a local path"),
                                          ("git+https://github.com/pallets/flask", "this URL"),
                                          ("foo @ https://example.com/foo-1.0.tar.gz", "this URL"),
                                          ("foo @ file:///w/foo-1.0-py3-none-any.whl", "this URL")])
@@ -234,12 +233,23 @@ def test_direct_url_errors():
         "filename (wrong number of parts): 'foo-1.0')"]
 
 
-def test_editable_and_local_find_links_are_not_supported_yet():
-    assert errors_of("-e ./src\n--editable=.\n-f ./wheels\n") == [
-        f"/app/requirements.txt:1: editable requirement '-e ./src' {NOT_YET}",
-        f"/app/requirements.txt:2: editable requirement '-e .' {NOT_YET}",
-        "/app/requirements.txt:3: --find-links './wheels' is not supported yet: pylayers reads "
-        "--find-links pages from http(s) URLs only"]
+def test_local_directories_are_kept_apart_to_be_built():
+    rs = parse("-e .\n./libs/foo\n--editable=file:///src/bar\nbaz @ file://localhost/w/baz\nflask==3.1\n")
+    assert [(r.path, r.editable, r.line, r.text) for r in rs.locals] == [
+        (".", True, 1, "-e ."), ("./libs/foo", False, 2, "./libs/foo"), ("/src/bar", True, 3, "-e file:///src/bar"),
+        ("/w/baz", False, 4, "baz @ file://localhost/w/baz")]
+    assert [p.name for p in rs.pins] == ["flask"]
+
+
+def test_local_directory_errors_and_local_find_links():
+    assert errors_of("-e git+https://x/y.git\n-f ./wheels\n./a --hash=sha256:" + A + "\n./b ; python_version > '3'\n"
+                     "-c c.txt\n", **{"/app/c.txt": "./c\n"}) == [
+        f"/app/requirements.txt:1: editable requirement '-e git+https://x/y.git' {NOT_YET}, or a local directory",
+        "/app/requirements.txt:2: --find-links './wheels' is not supported yet: pylayers reads "
+        "--find-links pages from http(s) URLs only",
+        f"/app/requirements.txt:3: './a': a local directory has no --hash (it is built, not downloaded)",
+        "/app/requirements.txt:4: './b ; python_version > '3'': markers on a local directory are not supported yet",
+        "/app/c.txt:1: './c': a local directory cannot be a constraint"]
 
 
 def test_no_binary_in_force_is_not_supported_yet():

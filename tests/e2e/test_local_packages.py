@@ -1,0 +1,79 @@
+"""Issue 5, local packages on the real engine: `-e .` (a src-layout project) and `./libs/foo` in a
+requirements file are built from the build context into wheels, installed as the top layers, and
+editing the app's code rebuilds only the app's layer.
+
+The wheel comes from a local index; the builds' isolated environments get setuptools from PyPI.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from .conftest import BASE_313, FRONTEND, buildx, run
+from .localindex import serve
+from .progress import package_steps, vertices
+
+DOCKERFILE = """\
+# syntax={frontend}
+FROM {base}
+WORKDIR /app
+COPY . .
+RUN pip install --no-cache-dir --index-url {index} -r requirements.txt
+"""
+PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "{name}"
+version = "{version}"
+dependencies = [{deps}]
+"""
+CHECK = "import myapp, foo, tinywheel; print(myapp.MESSAGE, foo.NAME, tinywheel.VERSION)"
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory, testbed):
+    idx, server = serve(tmp_path_factory.mktemp("index"))
+    idx.add("tinywheel", "1.0", files={"tinywheel/__init__.py": f"VERSION = '1.0'\n# {uuid.uuid4().hex}\n".encode()})
+    yield idx
+    server.shutdown()
+
+
+def _context(workdir: Path, index, message: str) -> Path:
+    salt = uuid.uuid4().hex if not (workdir / "salt").exists() else (workdir / "salt").read_text()
+    (workdir / "salt").write_text(salt)
+    files = {
+        "Dockerfile": DOCKERFILE.format(frontend=FRONTEND, base=BASE_313, index=index.url),
+        "requirements.txt": "-e .\n./libs/foo\n",
+        "pyproject.toml": PYPROJECT.format(name="myapp", version="0.1", deps='"tinywheel>=1", "foo"'),
+        "src/myapp/__init__.py": f"MESSAGE = {message!r}  # {salt}\n",
+        "libs/foo/pyproject.toml": PYPROJECT.format(name="foo", version="2.0", deps=""),
+        "libs/foo/foo/__init__.py": f"NAME = 'foo'  # {salt}\n",
+    }
+    for path, text in files.items():
+        (workdir / path).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / path).write_text(text)
+    return workdir
+
+
+def test_local_packages_build_on_top_and_an_app_edit_rebuilds_only_its_layer(docker_client, index, workdir,
+                                                                             image_name):
+    first = buildx(_context(workdir, index, "v1"), "--load", "-t", f"{image_name}:v1", timeout=1800).check()
+    assert run(docker_client, f"{image_name}:v1", "python", "-c", CHECK).split() == ["v1", "foo", "1.0"]
+    layers = package_steps(first.output)
+    order = sorted(layers, key=lambda label: int(layers[label].name.split()[1].split("/")[0]))
+    assert order == ["tinywheel 1.0", "myapp 0.1", "foo 2.0"]  # local packages on top, as listed
+    assert all(v.ran for v in layers.values()), layers
+
+    second = buildx(_context(workdir, index, "v2"), "--load", "-t", f"{image_name}:v2", timeout=1800).check()
+    assert run(docker_client, f"{image_name}:v2", "python", "-c", CHECK).split() == ["v2", "foo", "1.0"]
+    layers = package_steps(second.output)
+    assert sorted(label for label, v in layers.items() if v.ran) == ["myapp 0.1"]
+    builds = {v.name: v for v in vertices(second.output) if v.name.startswith("pylayers: build the local")}
+    assert builds["pylayers: build the local package at /app/libs/foo"].cached
+    assert builds["pylayers: build the local package at /app"].ran
