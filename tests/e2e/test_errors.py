@@ -50,10 +50,13 @@ CASES = {
                             "/app/requirements.txt:1: native==1.0 has no wheel for the target "
                             "(cp313-cp313-manylinux_2_41_x86_64, Python 3.13) on {index}native/; "
                             "its wheels are for cp27-cp27mu-manylinux1_x86_64"),
-    "sdist_only": ("sdistonly==1.0\n",
-                   "/app/requirements.txt:1: sdistonly==1.0 has no wheel for the target "
-                   "(cp313-cp313-manylinux_2_41_x86_64, Python 3.13) on {index}sdistonly/; only a source "
-                   "distribution exists, and pylayers installs wheels only"),
+    "sdist_only_binary": ("sdistonly==1.0\n--only-binary :all:\n",
+                          "/app/requirements.txt:1: sdistonly==1.0 has no wheel for the target "
+                          "(cp313-cp313-manylinux_2_41_x86_64, Python 3.13) on {index}sdistonly/; only a source "
+                          "distribution exists, and --only-binary forbids building it"),
+    "sdist_build_fails": ("sdistonly==1.0\n",
+                          "building sdistonly 1.0 from its source distribution sdistonly-1.0.tar.gz failed (exit "
+                          "code: 1)"),
     "hash_mismatch": ("alpha==1.0 --hash=sha256:" + "0" * 64 + "\n",
                       "/app/requirements.txt:1: none of the --hash values of alpha==1.0 match a wheel for this "
                       "target (the wheel for it is alpha-1.0-py3-none-any.whl, --hash=sha256:{alpha_sha})"),
@@ -69,11 +72,10 @@ CASES = {
                             "Cannot install alpha<2 (/app/requirements.txt:2) and gamma==1.0 "
                             "(/app/requirements.txt:1) because these package versions have conflicting "
                             "dependencies."),
-    "unpinned_sdist_only": ("sdistonly>=0.5\n",
+    "unpinned_sdist_only": ("sdistonly>=0.5\n--only-binary sdistonly\n",
                             "/app/requirements.txt:1: sdistonly==1.0 has no wheel for the target "
                             "(cp313-cp313-manylinux_2_41_x86_64, Python 3.13); only a source distribution "
-                            "exists (sdistonly-1.0.tar.gz): pylayers installs wheels only; building source "
-                            "distributions is not supported yet"),
+                            "exists (sdistonly-1.0.tar.gz), and --only-binary forbids building it"),
     "conflicting_dependency": ("alpha==1.0\ngamma==1.0\n",
                                "/app/requirements.txt:1: alpha==1.0 does not satisfy 'alpha>=2', required by "
                                "gamma==1.0 (/app/requirements.txt:2)"),
