@@ -7,7 +7,7 @@ import os
 import sys
 
 # BuildKit starts image frontends as root whatever the image's USER says; the frontend needs no
-# privilege (its stdin/stdout are already open, its socket goes to a temporary directory).
+# privilege (its stdin/stdout are already open, its socket is an abstract one: no file).
 RUN_AS = 65532
 
 log = logging.getLogger("pylayers")

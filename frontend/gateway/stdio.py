@@ -1,7 +1,9 @@
 """The gRPC transport of an image frontend: raw HTTP/2 on stdin (from BuildKit) and stdout (to it).
 
 grpcio cannot use a pair of file descriptors as a channel, so a relay accepts exactly one
-connection on a private unix socket and pumps bytes between it and the two pipes. Before that,
+connection on a private unix socket and pumps bytes between it and the two pipes. The socket
+lives in the abstract namespace (no file: the frontend writes nothing, and runs on a read-only
+root filesystem; the frontend's network namespace of its own keeps it private). Before that,
 fds 0 and 1 are moved out of the way (fd 1 then points at stderr), so a stray print can never
 corrupt the gRPC stream. The pipe to BuildKit is never closed by the relay, only by the exit.
 """
@@ -10,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
-import tempfile
 import threading
 
 log = logging.getLogger("pylayers.gateway")
@@ -28,21 +30,19 @@ class StdioRelay:
         os.dup2(devnull, in_fd)
         os.close(devnull)
         os.dup2(2, out_fd)
-        self._dir = tempfile.mkdtemp(prefix="pylayers-")
-        self.path = os.path.join(self._dir, "llbbridge.sock")
+        self.name = f"pylayers-{os.getpid()}-{secrets.token_hex(8)}"
         self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._server.bind(self.path)
+        self._server.bind("\0" + self.name)
         self._server.listen(1)
         threading.Thread(target=self._serve, name="stdio-relay", daemon=True).start()
 
     @property
     def target(self) -> str:
-        return "unix:" + self.path
+        return "unix-abstract:" + self.name
 
     def _serve(self) -> None:
         conn, _ = self._server.accept()
         self._server.close()
-        os.unlink(self.path)
         threading.Thread(target=self._pump_in, args=(conn,), name="stdin-pump", daemon=True).start()
         self._pump_out(conn)
 

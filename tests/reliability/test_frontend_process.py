@@ -3,7 +3,9 @@ frontends as root whatever USER says) the frontend runs as 65532:65532."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -74,3 +76,49 @@ def test_the_image_has_no_installer_and_a_non_root_user(docker_client):
     for python in ("python3", "/opt/pylayers/bin/python"):
         out = docker_client.containers.run(FRONTEND, [python, "-c", script], entrypoint="", remove=True)
         assert out.decode().strip() == "65532 []", python
+
+
+def test_the_frontend_image_runs_on_a_read_only_root_without_network(docker_client):
+    """The frontend image, started by `docker run --read-only --network none` as its USER, speaks
+    to an LLBBridge (tests/unit/fakegateway.py) over its stdin/stdout and returns the delegated
+    result: it needs no writable file and no network (its gRPC socket is an abstract one)."""
+    from frontend.solver import dockerfile_input
+    from tests.unit.fakegateway import FakeBridge, Served
+
+    text = f"FROM {BASE_313}\nRUN echo no install step here\n"
+    bridge = FakeBridge(files={("ref-1", "Dockerfile"): text.encode()}, inputs={"dockerfile": dockerfile_input(text)})
+    served = Served(bridge)
+    proc = subprocess.Popen(["docker", "run", "-i", "--rm", "--read-only", "--network", "none",
+                             "-e", "BUILDKIT_FRONTEND_OPT_0=build-arg:PYLAYERS_LOG=DEBUG", FRONTEND],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(served.target.removeprefix("unix:"))
+
+    def pump(read, write) -> None:
+        try:
+            while data := read(1 << 16):
+                write(data)
+        except (OSError, ValueError):  # the other side went away
+            pass
+
+    def to_frontend(data: bytes) -> None:
+        proc.stdin.write(data)
+        proc.stdin.flush()
+
+    threading.Thread(target=pump, args=(proc.stdout.read1, sock.sendall), daemon=True).start()
+    threading.Thread(target=pump, args=(sock.recv, to_frontend), daemon=True).start()
+    try:
+        deadline = time.monotonic() + 120
+        while not bridge.returns and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        sock.shutdown(socket.SHUT_RDWR)  # BuildKit hangs up after Return: the frontend exits
+        proc.wait(timeout=60)
+        err = proc.stderr.read().decode()
+    finally:
+        sock.close()
+        served.stop()
+    assert len(bridge.returns) == 1, err[-3000:]
+    result = bridge.returns[0]
+    assert result.HasField("result") and not result.error.message, (result, err[-3000:])
+    assert [s.Frontend for s in bridge.solves] == ["", "dockerfile.v0"], err[-3000:]
+    assert proc.returncode == 0, err[-3000:]

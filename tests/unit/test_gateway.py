@@ -113,11 +113,12 @@ def test_stdio_relay_pumps_both_directions():
     out_r, out_w = os.pipe()
     relay = StdioRelay(in_fd=in_r, out_fd=out_w)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(relay.path)
+    sock.connect("\0" + relay.name)
     os.write(in_w, b"from buildkit")
     assert sock.recv(100) == b"from buildkit"
     sock.sendall(b"to buildkit")
     assert os.read(out_r, 100) == b"to buildkit"
+    assert relay.target == "unix-abstract:" + relay.name  # no file anywhere: a read-only root is fine
     sock.close()
     os.close(in_w)
 
@@ -128,7 +129,7 @@ def test_stdio_relay_keeps_the_pipe_to_buildkit_open_when_grpc_hangs_up():
     relay = StdioRelay(in_fd=in_r, out_fd=out_w)
     os.close(out_w)  # the relay's own copy is now the pipe's only writer, as in the frontend
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(relay.path)
+    sock.connect("\0" + relay.name)
     sock.sendall(b"last frame")
     sock.close()  # grpcio closing its channel after Return
     assert os.read(out_r, 100) == b"last frame"
