@@ -52,13 +52,16 @@ def docker_client(testbed):
     client.close()
 
 
-def buildx(context: Path, *args: str, dockerfile: Path | None = None, timeout: int = 900) -> BuildResult:
+def buildx(context: Path, *args: str, dockerfile: Path | None = None, timeout: int = 900,
+           docker_host: str | None = None) -> BuildResult:
+    """`docker buildx build` of `context`; `docker_host` picks another engine (its default builder)."""
     cmd = ["docker", "buildx", "build", "--progress=plain"]
     if dockerfile is not None:
         cmd += ["-f", str(dockerfile)]
     cmd += [*args, str(context)]
+    env = {**os.environ, "DOCKER_HOST": docker_host} if docker_host else None
     start = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     return BuildResult(proc.returncode, proc.stdout + proc.stderr, time.monotonic() - start)
 
 
