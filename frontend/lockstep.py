@@ -126,6 +126,8 @@ def not_installed(solver, stage, target, packages: tuple) -> tuple:
     step's layers, which would otherwise be listed again.
     """
     def present(choice) -> bool:
+        if choice.local:  # a workspace member: uv reinstalls it too
+            return False
         dist, version = choice.filename.split("-")[:2]
         return any(solver.exists(stage.ref_id, posixpath.join(target.scheme[key], f"{dist}-{version}.dist-info"))
                    for key in ("purelib", "platlib"))

@@ -49,6 +49,7 @@ class LockedPackage:
     wheels: tuple[LockedFile, ...]
     sdist: bool  # the lock also lists a source distribution
     index: str | None = None  # the simple index the package comes from, when the lock says
+    local: str | None = None  # a project directory (a uv workspace member), relative to the lock's
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from .locks import (LockedFile, LockedPackage, LockedSet, Selection, chosen_extr
 
 SUPPORTED_VERSION = 1
 _LOCAL_SOURCES = ("editable", "virtual", "directory", "path")
+_MEMBER_SOURCES = ("editable", "directory")  # built from their directory (localpkgs.py), as regular wheels
 
 
 def parse_uv_lock(path: str, data: bytes, selection: Selection, markers: Mapping[str, str],
@@ -52,7 +53,8 @@ def _parse(path: str, data: bytes, doc: dict, selection: Selection, markers: Map
     edges += [e for g in sorted(chosen) for e in groups.get(g) or []]
     visited = lock.walk(root, edges)
     project = root["name"] if main and install_project and _source_kind(root) != "virtual" else None
-    return LockedSet(tuple(lock.locked(i) for i in sorted(visited)), project)
+    installed = (i for i in sorted(visited) if _source_kind(lock.packages[i]) != "virtual")  # nothing to install
+    return LockedSet(tuple(lock.locked(i) for i in installed), project)
 
 
 def _check_python(path: str, data: bytes, requires: object, version: str) -> None:
@@ -152,6 +154,9 @@ class _Lock:
         package = self.packages[index]
         line = line_of(self.lines, index)
         kind = _source_kind(package)
+        if kind in _MEMBER_SOURCES and isinstance(package["source"][kind], str):  # a workspace member
+            return LockedPackage(name=canonicalize_name(package["name"]), version=str(package.get("version", "")),
+                                 file=self.path, line=line, wheels=(), sdist=False, local=package["source"][kind])
         if kind not in ("registry", "url"):
             what = {"editable": "an editable", "virtual": "a virtual"}.get(kind, f"a {kind or 'unknown'}")
             raise InputError(self.path, line, f"{package['name']} comes from {what} source (a local "

@@ -8,6 +8,7 @@ lock's sha256 — the download is pinned to it.
 
 from __future__ import annotations
 
+import posixpath
 from typing import Callable, Sequence
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -16,7 +17,7 @@ from ..errors import InputError
 from ..inputs.locks import LockedFile, LockedPackage
 from ..inputs.requirements import Pin, raise_errors
 from .index import Link, parse_project_page, project_url, redact_url
-from .wheels import PackageChoice, select_wheel
+from .wheels import LOCAL_TAG, PackageChoice, select_wheel
 
 PYPI_SIMPLE = "https://pypi.org/simple/"
 FetchAll = Callable[[Sequence[str]], Sequence[bytes | None]]
@@ -30,6 +31,9 @@ def choose_locked(packages: Sequence[LockedPackage], tags: Sequence[str], python
     found = _index_links(unlocated, fetch_all, errors) if unlocated else {}
     choices = []
     for package in packages:
+        if package.local is not None:
+            choices.append(_local(package))
+            continue
         if package in unlocated and package.name not in found:
             continue  # its error is in `errors`
         try:
@@ -39,6 +43,13 @@ def choose_locked(packages: Sequence[LockedPackage], tags: Sequence[str], python
             errors.append(exc)
     raise_errors(errors)
     return tuple(sorted(choices, key=lambda c: c.name))
+
+
+def _local(package: LockedPackage) -> PackageChoice:
+    """A workspace member: built from its directory (relative to the lock's) into a wheel."""
+    path = posixpath.normpath(posixpath.join(posixpath.dirname(package.file), package.local or "."))
+    return PackageChoice(name=package.name, version=package.version, filename=path, url=f"file://{path}",
+                         sha256="", tag=LOCAL_TAG, local=path)
 
 
 def _pin(package: LockedPackage) -> Pin:

@@ -1,18 +1,19 @@
 """Issue 5, local packages on the real engine: `-e .` (a src-layout project) and `./libs/foo` in a
-requirements file are built from the build context into wheels, installed as the top layers, and
-editing the app's code rebuilds only the app's layer.
+requirements file, and a uv workspace member, are built from the build context into wheels,
+installed as the top layers, and editing the app's code rebuilds only the app's layer.
 
 The wheel comes from a local index; the builds' isolated environments get setuptools from PyPI.
 """
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from pathlib import Path
 
 import pytest
 
-from .conftest import BASE_313, FRONTEND, buildx, run
+from .conftest import BASE_313, FRONTEND, REPO, buildx, run
 from .localindex import serve
 from .progress import package_steps, vertices
 
@@ -33,6 +34,7 @@ name = "{name}"
 version = "{version}"
 dependencies = [{deps}]
 """
+LOCKS = REPO / "tests" / "cases" / "locks"
 CHECK = "import myapp, foo, tinywheel; print(myapp.MESSAGE, foo.NAME, tinywheel.VERSION)"
 
 
@@ -77,3 +79,52 @@ def test_local_packages_build_on_top_and_an_app_edit_rebuilds_only_its_layer(doc
     builds = {v.name: v for v in vertices(second.output) if v.name.startswith("pylayers: build the local")}
     assert builds["pylayers: build the local package at /app/libs/foo"].cached
     assert builds["pylayers: build the local package at /app"].ran
+
+
+WORKSPACE_DOCKERFILE = """\
+# syntax={frontend}
+FROM {base}
+ENV UV_PROJECT_ENVIRONMENT=/opt/app
+WORKDIR /app
+COPY . .
+RUN uv sync --frozen --no-dev
+CMD ["/opt/app/bin/python", "-c", "import lockapp, greet; print(greet.HELLO, lockapp.GREETING)"]
+"""
+MEMBER = """\
+[[package]]
+name = "greet"
+version = "0.1.0"
+source = { editable = "packages/greet" }
+
+"""
+
+
+def test_a_uv_workspace_member_is_built_from_its_directory_and_stays_cached_when_the_app_changes(
+        docker_client, tmp_path, image_name):
+    ctx = tmp_path / "ctx"
+    shutil.copytree(LOCKS / "uv-project", ctx)
+    lock = (ctx / "uv.lock").read_text()
+    lock = lock.replace('[[package]]\nname = "iniconfig"', MEMBER + '[[package]]\nname = "iniconfig"')
+    lock = lock.replace('dependencies = [\n    { name = "attrs" },', 'dependencies = [\n    { name = "attrs" },\n'
+                        '    { name = "greet" },')
+    (ctx / "uv.lock").write_text(lock)
+    (ctx / "packages/greet/greet").mkdir(parents=True)
+    (ctx / "packages/greet/pyproject.toml").write_text(PYPROJECT.format(name="greet", version="0.1.0", deps=""))
+    salt = image_name.rsplit("-", 1)[1]  # unique per run: cold builds
+    (ctx / "packages/greet/greet/__init__.py").write_text(f"HELLO = 'greetings'  # {salt}\n")
+    (ctx / "Dockerfile").write_text(WORKSPACE_DOCKERFILE.format(frontend=FRONTEND, base=BASE_313))
+    init = ctx / "src" / "lockapp" / "__init__.py"
+    init.write_text(init.read_text() + f"# {salt}\n")
+
+    first = buildx(ctx, "--load", "-t", f"{image_name}:v1", timeout=1800).check()
+    assert run(docker_client, f"{image_name}:v1").split()[0] == "greetings"
+    layers = package_steps(first.output)
+    assert {"greet 0.1.0", "attrs 25.4.0", "six 1.17.0"} <= set(layers) and layers["greet 0.1.0"].ran
+
+    init.write_text(init.read_text().replace("hello", f"hi {salt}"))
+    second = buildx(ctx, "--load", "-t", f"{image_name}:v2", timeout=1800).check()
+    assert run(docker_client, f"{image_name}:v2").split()[:3] == ["greetings", "hi", salt]
+    assert not [label for label, v in package_steps(second.output).items() if v.ran and label != "lockapp"]
+    builds = {v.name: v for v in vertices(second.output) if v.name.startswith("pylayers: build")}
+    assert builds["pylayers: build the local package at /app/packages/greet"].cached
+    assert builds["pylayers: build the project lockapp (/app)"].ran

@@ -142,11 +142,17 @@ def test_binary_wheels_are_chosen_for_the_target_tags():
     assert core.filename == "pydantic_core-2.33.2-cp313-cp313-musllinux_1_1_x86_64.whl"
 
 
-def test_a_workspace_member_dependency_is_not_supported_yet():
-    member = lock().replace(b'name = "six"\nversion = "1.17.0"\nsource = { registry = "https://pypi.org/simple" }',
-                            b'name = "six"\nversion = "1.17.0"\nsource = { editable = "packages/six" }')
-    assert error(member) == ("/app/uv.lock:111: six comes from an editable source (a local project): not "
-                             "supported yet (pylayers installs wheels from an index or a URL)")
+def test_a_workspace_member_is_built_from_its_directory_and_a_path_source_is_not_supported_yet():
+    registry = b'name = "six"\nversion = "1.17.0"\nsource = { registry = "https://pypi.org/simple" }'
+    member = lock().replace(registry, b'name = "six"\nversion = "1.17.0"\nsource = { editable = "packages/six" }')
+    found = parse_uv_lock("/app/uv.lock", member, LockOptions("uv", "uv.lock"), LINUX_313)
+    (six,) = [c for c in choose_locked(found.packages, TAGS, "3.13.1") if c.name == "six"]
+    assert (six.local, six.version, six.tag, six.sdist) == ("/app/packages/six", "1.17.0", "local", False)
+    virtual = lock().replace(registry, b'name = "six"\nversion = "1.17.0"\nsource = { virtual = "packages/six" }')
+    assert ("six", "1.17.0") in names(lock()) and "six" not in [n for n, _ in names(virtual)]  # installs nothing
+    path = lock().replace(registry, b'name = "six"\nversion = "1.17.0"\nsource = { path = "dist/six.whl" }')
+    assert error(path) == ("/app/uv.lock:111: six comes from a path source (a local project): not "
+                           "supported yet (pylayers installs wheels from an index or a URL)")
 
 
 def test_wheels_carry_their_size_to_the_choice():
