@@ -16,6 +16,7 @@ class InstallOptions:
     no_deps: bool  # --no-deps
     upgrade: bool  # -U/--upgrade
     pre: bool = False  # --pre
+    only_binary: tuple[str, ...] = ()  # --only-binary in force: canonical names, or ":all:"
 
 
 @dataclass(frozen=True)

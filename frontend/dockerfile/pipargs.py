@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from packaging.utils import canonicalize_name
+
 from .model import InstallOptions
 
 # option → field it fills; "" = accepted and ignored (does not change what is installed)
@@ -19,7 +21,7 @@ _VALUE = {
     "-c": "constraints", "--constraint": "constraints",
     "-i": "index_url", "--index-url": "index_url",
     "--extra-index-url": "extra_index_urls",
-    "--progress-bar": "", "--root-user-action": "", "--only-binary": "",
+    "--progress-bar": "", "--root-user-action": "", "--only-binary": "only_binary",
 }
 _FLAG = {
     "--no-deps": "no_deps", "-U": "upgrade", "--upgrade": "upgrade", "--user": "user",
@@ -56,8 +58,22 @@ def parse_install_args(args: Sequence[str]) -> ParsedInstall | None:
         no_deps="no_deps" in found,
         upgrade="upgrade" in found,
         pre="pre" in found,
+        only_binary=_only_binary(found.get("only_binary", ())),
     )
     return ParsedInstall(options, "user" in found)
+
+
+def _only_binary(values: Sequence[str]) -> tuple[str, ...]:
+    """pip's --only-binary values in force (`:all:`, `:none:` and names, comma-separated)."""
+    names: dict[str, None] = {}
+    for name in (n for value in values for n in value.split(",")):
+        if name == ":none:":
+            names.clear()
+        elif name == ":all:":
+            names = {":all:": None}
+        else:
+            names[canonicalize_name(name)] = None
+    return tuple(names)
 
 
 def _option(args: Sequence[str], pos: int, found: dict[str, list]) -> int:

@@ -69,7 +69,7 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
                                      + " or ".join(redact_url(url) for url, _ in answers)))
             continue
         try:
-            choices.append(_choose(pin, answers, target, all(s.allows_sdist(pin.name) for s in requirement_sets)))
+            choices.append(_choose(pin, answers, target, resolution.allows_sdist(pin.name)))
         except InputError as exc:
             errors.append(exc)
     raise_errors(errors)
@@ -92,13 +92,17 @@ class _Resolution:
                  requirement_sets: Sequence[RequirementSet], options: InstallOptions, target: Target,
                  indexes: tuple[str, ...], sdist_metadata: SdistMetadata | None = None) -> None:
         no_index = any(s.no_index for s in requirement_sets)
-        self.only_binary = frozenset(n for s in requirement_sets for n in s.only_binary)
+        self.only_binary = frozenset((*getattr(options, "only_binary", ()),
+                                      *(n for s in requirement_sets for n in s.only_binary)))
         self.sdist_metadata = sdist_metadata
         self.sources = Sources(() if no_index else indexes,
                                tuple(dict.fromkeys(u for s in requirement_sets for u in s.find_links)))
         self.hash_mode = any(s.require_hashes for s in requirement_sets)
         self.pre = bool(getattr(options, "pre", False)) or any(s.pre for s in requirement_sets)
         self.fetch_all, self.fetch_files, self.options, self.target = fetch_all, fetch_files, options, target
+
+    def allows_sdist(self, name: str) -> bool:
+        return ":all:" not in self.only_binary and name not in self.only_binary
 
     def __call__(self, pins: Sequence[Pin], constraints: Sequence[Pin]) -> tuple[PackageChoice, ...]:
         if self.fetch_files is None:

@@ -75,7 +75,7 @@ def test_options_and_interpreters() -> None:
         constraints=("requirements/constraints.txt",),
         index_url="https://mirror.example/simple/",
         extra_index_urls=("https://a.example/simple/", "https://b.example/simple/"),
-        no_deps=True, upgrade=True)
+        no_deps=True, upgrade=True, only_binary=(":all:",))
     assert second.interpreter == ("pip3.13", "pip") and second.options.upgrade
     python = steps_of((CASES / "python_m_pip" / "Dockerfile").read_text())
     assert [s.interpreter for s in python] == [

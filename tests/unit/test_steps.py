@@ -42,6 +42,7 @@ class Options:
     index_url: str | None = None
     extra_index_urls: tuple[str, ...] = ()
     no_deps: bool = False
+    only_binary: tuple[str, ...] = ()
 
 
 def html(*files: tuple[str, int]) -> bytes:
@@ -285,3 +286,9 @@ def test_a_pinned_sdist_is_built_and_its_dependencies_checked_against_the_pins()
                       wheel_metadata=fetch_files, sdist_metadata=sdist_metadata)
     assert str(info.value) == ("/app/requirements.txt:2: flask==3.1.3 does not satisfy 'flask<3', required by "
                                "legacy==1.0 (/app/requirements.txt:1)")
+
+
+def test_only_binary_of_the_run_line_forbids_the_sdist():
+    with pytest.raises(InputError) as info:
+        run({REQ: "legacy==1.0\n"}, options=Options(only_binary=("legacy",)))
+    assert str(info.value).endswith("only a source distribution exists, and --only-binary forbids building it")
