@@ -268,7 +268,7 @@ def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, targ
                        sdists: SdistBuilds | None = None):
     env = {**step_args(text, step, solver.config.build_args), **_env_map(stage.env)}  # a RUN's environment
     sets = read_requirements(solver, stage, step, name, env)
-    local = build_locals(sdists, stage.workdir, sets) if sdists else LocalPackages((), ())
+    local = build_locals(sdists, stage.workdir, sets, target.markers) if sdists else LocalPackages((), ())
     if local.choices and not any(s.pins for s in local.requirement_sets(sets)):
         return local.choices
     chosen = choose_wheels(solver.fetch_pages, local.requirement_sets(sets), step.options, target, env,

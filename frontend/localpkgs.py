@@ -14,7 +14,7 @@ import dataclasses
 import posixpath
 from dataclasses import dataclass
 from email.parser import BytesParser
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from packaging.utils import canonicalize_name
 
@@ -42,18 +42,21 @@ class LocalPackages:
                                       index_url=None, extra_index_urls=()))
 
 
-def build_locals(builds: SdistBuilds, workdir: str, sets: Sequence[RequirementSet]) -> LocalPackages:
-    """Builds every local package the requirement sets name (once per directory)."""
+def build_locals(builds: SdistBuilds, workdir: str, sets: Sequence[RequirementSet],
+                 markers: Mapping[str, str]) -> LocalPackages:
+    """Builds every local package the requirement sets name (once per directory; extras add up)."""
     found: dict[str, LocalRequirement] = {}
     for req in (r for s in sets for r in s.locals):
-        found.setdefault(posixpath.normpath(posixpath.join(workdir, req.path)), req)
+        path = posixpath.normpath(posixpath.join(workdir, req.path))
+        first = found.setdefault(path, req)
+        found[path] = dataclasses.replace(first, extras=tuple(sorted({*first.extras, *req.extras})))
     if not found:
         return LocalPackages((), ())
     metadata = builds.local_metadata(list(found))
     choices = tuple(_choice(path, data) for path, data in zip(found, metadata))
     names = {c.name for c in choices}
     deps = tuple(pin for (path, req), data in zip(found.items(), metadata)
-                 for pin in _dependencies(req, data) if pin.name not in names)
+                 for pin in _dependencies(req, data, markers) if pin.name not in names)
     return LocalPackages(choices, deps)
 
 
@@ -65,13 +68,17 @@ def _choice(path: str, data: bytes) -> PackageChoice:
                          url=f"file://{path}", sha256="", tag=LOCAL_TAG, local=path)
 
 
-def _dependencies(req: LocalRequirement, data: bytes) -> list[Pin]:
+def _dependencies(req: LocalRequirement, data: bytes, markers: Mapping[str, str]) -> list[Pin]:
+    """Its Requires-Dist that hold for the target and the requested extras (markers evaluated here)."""
     pins = []
     for dep in parse_metadata(data).requires_dist:
         if dep.url:
             continue  # a direct reference of a local package: not followed
+        if dep.marker is not None and not any(dep.marker.evaluate({**markers, "extra": e})
+                                              for e in ("", *req.extras)):
+            continue
         pins.append(Pin(name=canonicalize_name(dep.name), version=pinned_version(dep) or "",
                         extras=tuple(sorted(canonicalize_name(e) for e in dep.extras)),
-                        marker=str(dep.marker) if dep.marker else None, hashes=(), file=req.file, line=req.line,
+                        marker=None, hashes=(), file=req.file, line=req.line,
                         text=f"{dep} (required by {req.text})", specifier=str(dep.specifier)))
     return pins

@@ -38,6 +38,7 @@ _COMMENT = re.compile(r"(^|\s+)#.*$")
 _ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
 _OPTION_START = re.compile(r"(?:^|\s)(?=-)")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_EXTRAS = re.compile(r"^(.*?)(?:\[([^\]]*)\])?$")  # a local directory and its [extras]
 _ARCHIVE = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar")
 # a symbolic link loop (`sub -> .`) makes `-r sub/x.txt` a new path at every level: no cycle to see
 MAX_INCLUDE_DEPTH = 10
@@ -50,6 +51,7 @@ class LocalRequirement:
 
     path: str  # as written (a file: URL's path): relative to the RUN's working directory, like pip
     editable: bool
+    extras: tuple[str, ...]  # `.[dev,test]`: canonical names
     file: str
     line: int
     text: str
@@ -294,7 +296,9 @@ class _Parser:
             raise LineError(f"'{text}': a local directory has no --hash (it is built, not downloaded)")
         if ";" in text:
             raise LineError(f"'{text}': markers on a local directory are not supported yet")
-        self.locals.append(LocalRequirement(where, editable, file, number, text))
+        found = _EXTRAS.match(where)
+        extras = tuple(sorted({canonicalize_name(e.strip()) for e in (found.group(2) or "").split(",") if e.strip()}))
+        self.locals.append(LocalRequirement(found.group(1), editable, extras, file, number, text))
 
     def format_errors(self) -> list[InputError]:
         """--no-binary asks pip to build from source: one error per option that is still in force."""

@@ -1,4 +1,4 @@
-"""Issue 5, local packages on the real engine: `-e .` (a src-layout project) and `./libs/foo` in a
+"""Issue 5, local packages on the real engine: `-e .[extra]` (a src-layout project) and `./libs/foo` in a
 requirements file, and a uv workspace member, are built from the build context into wheels,
 installed as the top layers, and editing the app's code rebuilds only the app's layer.
 
@@ -51,8 +51,9 @@ def _context(workdir: Path, index, message: str) -> Path:
     (workdir / "salt").write_text(salt)
     files = {
         "Dockerfile": DOCKERFILE.format(frontend=FRONTEND, base=BASE_313, index=index.url),
-        "requirements.txt": "-e .\n./libs/foo\n",
-        "pyproject.toml": PYPROJECT.format(name="myapp", version="0.1", deps='"tinywheel>=1", "foo"'),
+        "requirements.txt": "-e .[fast]\n./libs/foo\n",
+        "pyproject.toml": PYPROJECT.format(name="myapp", version="0.1", deps='"foo"')
+        + '\n[project.optional-dependencies]\nfast = ["tinywheel>=1"]\n',  # only through the extra
         "src/myapp/__init__.py": f"MESSAGE = {message!r}  # {salt}\n",
         "libs/foo/pyproject.toml": PYPROJECT.format(name="foo", version="2.0", deps=""),
         "libs/foo/foo/__init__.py": f"NAME = 'foo'  # {salt}\n",

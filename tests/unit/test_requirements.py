@@ -239,6 +239,8 @@ def test_local_directories_are_kept_apart_to_be_built():
         (".", True, 1, "-e ."), ("./libs/foo", False, 2, "./libs/foo"), ("/src/bar", True, 3, "-e file:///src/bar"),
         ("/w/baz", False, 4, "baz @ file://localhost/w/baz")]
     assert [p.name for p in rs.pins] == ["flask"]
+    (dev,) = parse("-e .[Dev,test_x]\n").locals
+    assert (dev.path, dev.extras) == (".", ("dev", "test-x"))
 
 
 def test_local_directory_errors_and_local_find_links():
