@@ -110,6 +110,7 @@ def test_two_sdists_build_install_and_stay_cached_when_another_pin_changes(docke
     assert {"purepkg 1.0", "cextpkg 1.0", "tinywheel 1.1"} <= set(layers)
     assert sorted(label for label, v in layers.items() if v.ran) == ["tinywheel 1.1"]
     assert run(docker_client, f"{image_name}:v2", "python", "-c", CHECK).split() == ["True", "5", "1.1"]
+    print(f"\nsdists: first build {first.seconds:.1f} s; after another pin changed {second.seconds:.1f} s")
 
 
 def test_a_failed_build_names_the_package_and_shows_the_compiler_output(index, workdir, image_name):
