@@ -50,6 +50,7 @@ class LockedPackage:
     sdist: bool  # the lock also lists a source distribution
     index: str | None = None  # the simple index the package comes from, when the lock says
     local: str | None = None  # a project directory (a uv workspace member), relative to the lock's
+    sdist_file: LockedFile | None = None  # the sdist, when the lock gives its URL (built if no wheel fits)
 
 
 @dataclass(frozen=True)

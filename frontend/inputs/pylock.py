@@ -100,5 +100,9 @@ def _locked(path: str, package: Package, line: int) -> LockedPackage:
         name = getattr(wheel, "name", None) or url_filename(wheel.url)
         files.append(LockedFile(name, wheel.url, (wheel.hashes or {}).get("sha256"),
                                 size_of(getattr(wheel, "size", None))))
+    sdist = package.sdist
+    sdist_file = (LockedFile(getattr(sdist, "name", None) or url_filename(sdist.url), sdist.url,
+                             (sdist.hashes or {}).get("sha256"), size_of(getattr(sdist, "size", None)))
+                  if sdist is not None and sdist.url and (sdist.hashes or {}).get("sha256") else None)
     return LockedPackage(name=package.name, version=str(package.version or ""), file=path, line=line,
-                         wheels=tuple(files), sdist=package.sdist is not None, index=package.index)
+                         wheels=tuple(files), sdist=sdist is not None, index=package.index, sdist_file=sdist_file)

@@ -173,7 +173,17 @@ class _Lock:
                                      size_of(wheel.get("size"))))
         return LockedPackage(name=canonicalize_name(package["name"]), version=str(package.get("version", "")),
                              file=self.path, line=line, wheels=tuple(wheels), sdist="sdist" in package,
+                             sdist_file=_sdist_file(package.get("sdist"), source_url),
                              index=(package.get("source") or {}).get("registry"))
+
+
+def _sdist_file(sdist: Any, source_url: str | None) -> LockedFile | None:
+    """The lock's sdist with its URL and sha256, else None (it cannot be fetched pinned)."""
+    url = sdist.get("url") or source_url if isinstance(sdist, dict) else None
+    sha = sha256_of(sdist.get("hash")) if isinstance(sdist, dict) else None
+    if not isinstance(url, str) or not sha:
+        return None
+    return LockedFile(url_filename(url), url, sha, size_of(sdist.get("size")))
 
 
 def default_groups(path: str, pyproject: bytes) -> tuple[str, ...] | None:

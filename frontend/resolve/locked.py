@@ -38,7 +38,8 @@ def choose_locked(packages: Sequence[LockedPackage], tags: Sequence[str], python
             continue  # its error is in `errors`
         try:
             links, where = found.get(package.name) or (_links(package), package.file)
-            choices.append(select_wheel(_pin(package), links, tags, python_full_version, where))
+            choices.append(select_wheel(_pin(package), links, tags, python_full_version, where,
+                                        allow_sdist=package.sdist_file is not None))
         except InputError as exc:
             errors.append(exc)
     raise_errors(errors)
@@ -55,7 +56,8 @@ def _local(package: LockedPackage) -> PackageChoice:
 def _pin(package: LockedPackage) -> Pin:
     version = package.version or _wheel_version(package.wheels)
     return Pin(name=package.name, version=version, extras=(), marker=None,
-               hashes=tuple(f"sha256:{w.sha256}" for w in package.wheels if w.sha256),
+               hashes=tuple(f"sha256:{w.sha256}" for w in (*package.wheels, *filter(None, (package.sdist_file,)))
+                            if w.sha256),
                file=package.file, line=package.line, text=f"{package.name}=={version}")
 
 
@@ -69,8 +71,10 @@ def _wheel_version(wheels: Sequence[LockedFile]) -> str:
 
 
 def _links(package: LockedPackage) -> tuple[Link, ...]:
+    """The lock's wheels, and its sdist when the lock gives the sdist's URL and sha256."""
+    files = (*package.wheels, *((package.sdist_file,) if package.sdist_file else ()))
     return tuple(Link(filename=w.filename, url=w.url or "", hashes=(("sha256", w.sha256),) if w.sha256 else (),
-                      size=w.size) for w in package.wheels)
+                      size=w.size) for w in files)
 
 
 def _index_links(packages: Sequence[LockedPackage], fetch_all: FetchAll | None, errors: list[InputError]

@@ -8,6 +8,7 @@ setuptools from PyPI (through the test bed's TLS interceptor), gcc and the heade
 
 from __future__ import annotations
 
+import hashlib
 import io
 import tarfile
 import uuid
@@ -126,3 +127,27 @@ def test_a_failed_build_names_the_package_and_shows_the_compiler_output(index, w
             in result.output)
     box = result.output.split(" > pylayers: build brokenpkg 1.0 from brokenpkg-1.0.tar.gz:", 1)[1]
     assert "brokenpkg/_speed.c:1:" in box.split("------")[0]  # the compiler's error, in BuildKit's tail
+
+
+PYLOCK = """\
+lock-version = "1.0"
+created-by = "test"
+
+[[packages]]
+name = "purepkg"
+version = "1.0"
+sdist = {{ url = "{url}", hashes = {{ sha256 = "{sha256}" }} }}
+"""
+
+
+def test_an_sdist_of_a_pylock_file_is_built_too(docker_client, index, workdir, image_name):
+    data = (index.root / "files" / "purepkg-1.0.tar.gz").read_bytes()
+    url = index.url.replace("/simple/", "/files/purepkg-1.0.tar.gz")
+    (workdir / "pylock.toml").write_text(PYLOCK.format(url=url, sha256=hashlib.sha256(data).hexdigest()))
+    text = DOCKERFILE.format(frontend=FRONTEND, base=BASE_313, index=index.url)
+    (workdir / "Dockerfile").write_text(text.replace("COPY requirements.txt .", "COPY pylock.toml .")
+                                        .replace("-r requirements.txt", "-r pylock.toml"))
+    result = buildx(workdir, "--load", "-t", f"{image_name}:lock", timeout=1800).check()
+    assert "pylayers: build purepkg 1.0 from purepkg-1.0.tar.gz" in [v.name for v in vertices(result.output)]
+    assert run(docker_client, f"{image_name}:lock", "python", "-c", "import purepkg; print(len(purepkg.SALT))") \
+        .strip() == "32"

@@ -94,9 +94,14 @@ def test_sources_that_are_not_wheels():
     assert (choice.version, choice.url, choice.sha256) == ("1.0", "https://example.org/mylib-1.0-py3-none-any.whl", "a" * 64)
 
 
-def test_no_wheel_for_the_target_names_the_package_line():
+def test_no_wheel_for_the_target_builds_the_sdist_or_names_the_package_line():
     binary = LOCK.replace(b"six-1.17.0-py2.py3-none-any.whl", b"six-1.17.0-cp39-cp39-win_amd64.whl")
     found = parse_pylock(PATH, binary, LINUX_313, "3.13.1")
+    (six,) = [c for c in choose_locked(found.packages, TAGS, "3.13.1") if c.name == "six"]
+    assert (six.filename, six.sdist, six.sha256) == (
+        "six-1.17.0.tar.gz", True, "ff70335d468e7eb6ec65b95b99d3a2836546063f63acc5171de367e834932a81")
+    no_sdist = b"\n".join(line for line in binary.split(b"\n") if b"six-1.17.0.tar.gz" not in line)
+    found = parse_pylock(PATH, no_sdist, LINUX_313, "3.13.1")
     with pytest.raises(InputError) as info:
         choose_locked(found.packages, TAGS, "3.13.1")
     assert str(info.value) == ("/app/pylock.toml:50: six==1.17.0 has no wheel for the target (cp313-cp313-"

@@ -155,6 +155,14 @@ def test_a_workspace_member_is_built_from_its_directory_and_a_path_source_is_not
                            "supported yet (pylayers installs wheels from an index or a URL)")
 
 
+def test_without_a_fitting_wheel_the_locks_sdist_is_built():
+    binary = lock().replace(b"six-1.17.0-py2.py3-none-any.whl", b"six-1.17.0-cp39-cp39-win_amd64.whl")
+    found = parse_uv_lock("/app/uv.lock", binary, LockOptions("uv", "uv.lock"), LINUX_313)
+    (six,) = [c for c in choose_locked(found.packages, TAGS, "3.13.1") if c.name == "six"]
+    assert (six.filename, six.sdist, six.size) == ("six-1.17.0.tar.gz", True, 34031)
+    assert six.url.endswith("/six-1.17.0.tar.gz") and len(six.sha256) == 64
+
+
 def test_wheels_carry_their_size_to_the_choice():
     found = parse_uv_lock("/app/uv.lock", lock(), LockOptions("uv", "uv.lock"), LINUX_313)
     chosen = {c.name: c for c in choose_locked(found.packages, TAGS, "3.13.1")}
