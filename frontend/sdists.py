@@ -12,7 +12,11 @@ from __future__ import annotations
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from email.parser import BytesParser
 from typing import Callable, Sequence
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from . import layerdefs, llb
 from .errors import FrontendError
@@ -77,9 +81,24 @@ class SdistBuilds:
     def _metadata(self, pkg: PackageChoice) -> bytes:
         try:
             ref = self._solver.solve_state(self._build(pkg)[1])
-            return self._solver.read(ref, layerdefs.SDIST_METADATA)
+            data = self._solver.read(ref, layerdefs.SDIST_METADATA)
         except FrontendError as exc:
             raise build_error(pkg, exc) from None
+        check_consistent(pkg, data)
+        return data
+
+
+def check_consistent(pkg: PackageChoice, data: bytes) -> None:
+    """Like pip: the built wheel must be of the name and version the sdist's file name says."""
+    message = BytesParser().parsebytes(data, headersonly=True)
+    name, version = message.get("Name") or "", message.get("Version") or ""
+    try:
+        same = canonicalize_name(name) == pkg.name and Version(version) == Version(pkg.version)
+    except InvalidVersion:
+        same = False
+    if not same:
+        raise FrontendError(f"{pkg.filename} has inconsistent metadata: expected {pkg.name} {pkg.version}, but the "
+                            f"wheel built from it is {name or '?'} {version or '?'}")
 
 
 _EXEC_FAILED = re.compile(r'^process ".*" did not complete successfully: (.*)$', re.S)

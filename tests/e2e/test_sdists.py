@@ -56,16 +56,16 @@ PyMODINIT_FUNC PyInit__speed(void) { return PyModule_Create(&module); }
 CHECK = "import purepkg, cextpkg, cextpkg._speed as s, tinywheel; print(purepkg.SALT == cextpkg.SALT, s.add(2, 3), tinywheel.VERSION)"
 
 
-def sdist(name: str, files: dict[str, str]) -> tuple[str, bytes]:
-    """A source distribution `name-1.0.tar.gz` holding `files` under `name-1.0/`."""
+def sdist(name: str, files: dict[str, str], version: str = "1.0") -> tuple[str, bytes]:
+    """A source distribution `name-VERSION.tar.gz` holding `files` under `name-VERSION/`."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         for path, text in files.items():
             data = text.encode()
-            info = tarfile.TarInfo(f"{name}-1.0/{path}")
+            info = tarfile.TarInfo(f"{name}-{version}/{path}")
             info.size, info.mtime = len(data), 1577836800
             tar.addfile(info, io.BytesIO(data))
-    return f"{name}-1.0.tar.gz", buf.getvalue()
+    return f"{name}-{version}.tar.gz", buf.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +151,17 @@ def test_an_sdist_of_a_pylock_file_is_built_too(docker_client, index, workdir, i
     assert "pylayers: build purepkg 1.0 from purepkg-1.0.tar.gz" in [v.name for v in vertices(result.output)]
     assert run(docker_client, f"{image_name}:lock", "python", "-c", "import purepkg; print(len(purepkg.SALT))") \
         .strip() == "32"
+
+
+def test_an_unpinned_requirement_resolves_to_the_sdist_and_its_dependencies(docker_client, index, workdir,
+                                                                           image_name):
+    deps = PYPROJECT.format(name="needy").replace('version = "1.0"\n', 'version = "2.0"\n'
+                                                  'dependencies = ["tinywheel>=1.1"]\n')
+    index.add_file("needy", *sdist("needy", {"pyproject.toml": deps, "needy/__init__.py": ""}, version="2.0"))
+    _context(workdir, index, "1.0")
+    (workdir / "requirements.txt").write_text("needy>=1\n")
+    result = buildx(workdir, "--load", "-t", f"{image_name}:unpinned", timeout=1800).check()
+    assert "pylayers: build needy 2.0 from needy-2.0.tar.gz" in [v.name for v in vertices(result.output)]
+    assert set(package_steps(result.output)) == {"needy 2.0", "tinywheel 1.1"}
+    assert run(docker_client, f"{image_name}:unpinned", "python", "-c", "import needy, tinywheel; "
+               "print(tinywheel.VERSION)").strip() == "1.1"

@@ -24,8 +24,8 @@ def sdist(name: str) -> PackageChoice:
 class Solver:
     downloads = None
 
-    def __init__(self, fail: str | None = None) -> None:
-        self.fail, self.solved = fail, []
+    def __init__(self, fail: str | None = None, versions=None) -> None:
+        self.fail, self.solved, self.versions = fail, [], versions or {}
 
     def solve_state(self, state) -> str:
         build = [e["op"]["exec"] for e in json.loads(llb.to_json(llb.marshal(state))) if "exec" in e["op"]][-1]
@@ -37,14 +37,15 @@ class Solver:
 
     def read(self, ref: str, path: str) -> bytes:
         assert path == layerdefs.SDIST_METADATA
-        return f"Metadata-Version: 2.1\nName: {ref.split()[0]}\n".encode()
+        name, version = ref.split()
+        return f"Metadata-Version: 2.1\nName: {name}\nVersion: {self.versions.get(name, version)}\n".encode()
 
 
 def test_metadata_of_each_sdist_from_its_build_on_the_environment_solved_once():
     solver, environments = Solver(), []
     builds = SdistBuilds(solver, lambda: environments.append(1) or STAGE)
-    assert builds.metadata([sdist("a"), sdist("b")]) == [b"Metadata-Version: 2.1\nName: a\n",
-                                                         b"Metadata-Version: 2.1\nName: b\n"]
+    assert builds.metadata([sdist("a"), sdist("b")]) == [b"Metadata-Version: 2.1\nName: a\nVersion: 1.0\n",
+                                                         b"Metadata-Version: 2.1\nName: b\nVersion: 1.0\n"]
     assert sorted(solver.solved) == [("a 1.0", "PATH=/opt/venv/bin:/usr/bin"), ("b 1.0", "PATH=/opt/venv/bin:/usr/bin")]
     assert environments == [1] and builds.metadata([]) == []
     wheel_dir = llb.to_json(llb.marshal(builds.wheel_dir(sdist("a"))))
@@ -59,3 +60,12 @@ def test_a_failed_build_names_the_package_and_where_its_output_is():
         "building b 1.0 from its source distribution b-1.0.tar.gz failed (exit code: 1); no wheel of it fits "
         "the target. The end of the build's output is shown above under 'pylayers: build b 1.0 from "
         "b-1.0.tar.gz'.")
+
+
+def test_a_wheel_of_another_version_than_the_sdist_says_is_refused_like_pip():
+    builds = SdistBuilds(Solver(versions={"a": "1.0.0", "b": "0.9"}), lambda: STAGE)
+    assert builds.metadata([sdist("a")])  # 1.0.0 == 1.0
+    with pytest.raises(FrontendError) as info:
+        builds.metadata([sdist("b")])
+    assert str(info.value) == ("b-1.0.tar.gz has inconsistent metadata: expected b 1.0, but the wheel built from "
+                               "it is b 0.9")
