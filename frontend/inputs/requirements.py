@@ -70,6 +70,7 @@ class RequirementSet:
     require_hashes: bool = False  # pip's hash-checking mode (a --hash or --require-hashes)
     only_binary: tuple[str, ...] = ()  # --only-binary in force: canonical names, or ":all:"
     locals: tuple[LocalRequirement, ...] = ()  # project directories to build, in order
+    no_binary: tuple[str, ...] = ()  # --no-binary NAME in force: canonical names (built from their sdist)
 
     def allows_sdist(self, name: str) -> bool:
         return ":all:" not in self.only_binary and name not in self.only_binary
@@ -90,7 +91,8 @@ def parse_requirements(path: str, read: Read, env: Mapping[str, str], constraint
                           extra_index_urls=tuple(dict.fromkeys(parser.extra_index_urls)),
                           find_links=tuple(dict.fromkeys(parser.find_links)), no_index=parser.no_index,
                           pre=parser.pre, require_hashes=bool(parser.hash_mode_at or parser.hashed_at),
-                          only_binary=tuple(parser.only_binary), locals=tuple(parser.locals))
+                          only_binary=tuple(parser.only_binary), locals=tuple(parser.locals),
+                          no_binary=tuple(n for n in parser.no_binary if n != ":all:"))
 
 
 def logical_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -301,10 +303,11 @@ class _Parser:
         self.locals.append(LocalRequirement(found.group(1), editable, extras, file, number, text))
 
     def format_errors(self) -> list[InputError]:
-        """--no-binary asks pip to build from source: one error per option that is still in force."""
-        where = dict.fromkeys(self.no_binary.values())
-        return [InputError(file, line, f"--no-binary {value} is not supported yet: {NO_SDIST}")
-                for file, line, value in where]
+        """--no-binary :all: would build every package and its build requirements from source: an
+        error while it is in force (--no-binary NAME builds that package from its sdist)."""
+        where = dict.fromkeys(v for k, v in self.no_binary.items() if k == ":all:")
+        return [InputError(file, line, f"--no-binary {value} is not supported yet: {NO_SDIST}, or for "
+                           "packages --no-binary names") for file, line, value in where]
 
     def hash_errors(self) -> list[InputError]:
         """pip's hash-checking mode: once one requirement has --hash, every one must be pinned and hashed."""

@@ -101,12 +101,14 @@ class Versions:
     all_versions: tuple[Version, ...]  # every version the pages list, for messages
 
 
-def project_versions(name: str, links: Sequence[Link], tags: Sequence[str], python_version: str) -> Versions:
+def project_versions(name: str, links: Sequence[Link], tags: Sequence[str], python_version: str,
+                     sdists_only: bool = False) -> Versions:
+    """`sdists_only`: --no-binary NAME, the project's wheels do not count."""
     ranks: dict[str, int] = {}
     for i, tag in enumerate(tags):
         ranks.setdefault(tag, i)
     files = project_files(name, links, ranks)
-    fitting = [f for f in files if (f.tags is None or f.rank is not None)
+    fitting = [f for f in files if (f.tags is None or (f.rank is not None and not sdists_only))
                and admits_python(f.link.requires_python, python_version)]
     by_version: dict[Version, list[ProjectFile]] = {}
     for f in fitting:

@@ -54,6 +54,7 @@ class Settings:
     pre: bool = False
     no_deps: bool = False
     only_binary: frozenset[str] = frozenset()  # --only-binary: canonical names, or ":all:"
+    no_binary: frozenset[str] = frozenset()  # --no-binary: canonical names (their sdists only)
 
     def allows_sdist(self, name: str) -> bool:
         return ":all:" not in self.only_binary and name not in self.only_binary

@@ -53,6 +53,7 @@ class Repository:
                  tags: Sequence[str], python_version: str, sdist_metadata: SdistMetadata | None = None) -> None:
         self.sources, self.fetch_all, self.fetch_files = sources, fetch_all, fetch_files
         self.sdist_metadata = sdist_metadata
+        self.no_binary: frozenset[str] = frozenset()  # --no-binary names: their sdists only
         self.tags, self.python_version = tuple(tags), python_version
         self.links: dict[str, tuple[Link, ...]] = {}
         self.found: dict[str, bool] = {}  # name → some page of it exists
@@ -70,7 +71,8 @@ class Repository:
             raise Missing(pages=[name])
         if name not in self._versions:
             links = self.links[name] + self.shared
-            self._versions[name] = project_versions(name, links, self.tags, self.python_version)
+            self._versions[name] = project_versions(name, links, self.tags, self.python_version,
+                                                    name in self.no_binary)
         return self._versions[name]
 
     def metadata(self, candidate: Candidate) -> Metadata:
@@ -186,6 +188,7 @@ def resolve(request: Request, sources: Sources, fetch_all: FetchAll, fetch_files
     start = time.monotonic()
     repo = Repository(sources, fetch_all, fetch_files, request.tags, request.settings.python_version,
                       sdist_metadata)
+    repo.no_binary = request.settings.no_binary
     roots = [root_requirement(p) for p in request.roots]
     repo.direct_hashes.update((p.url, p.hashes[0].split(":", 1)[1]) for p in request.roots if p.url and p.hashes)
     provider = Provider(repo, request.settings, roots, constraint_specifiers(request.constraints))

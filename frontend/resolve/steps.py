@@ -69,7 +69,8 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
                                      + " or ".join(redact_url(url) for url, _ in answers)))
             continue
         try:
-            choices.append(_choose(pin, answers, target, resolution.allows_sdist(pin.name)))
+            choices.append(_choose(pin, answers, target, resolution.allows_sdist(pin.name),
+                                   pin.name in resolution.no_binary))
         except InputError as exc:
             errors.append(exc)
     raise_errors(errors)
@@ -95,6 +96,7 @@ class _Resolution:
         self.only_binary = frozenset((*getattr(options, "only_binary", ()),
                                       *(n for s in requirement_sets for n in s.only_binary)))
         self.sdist_metadata = sdist_metadata
+        self.no_binary = frozenset(n for s in requirement_sets for n in s.no_binary)
         self.sources = Sources(() if no_index else indexes,
                                tuple(dict.fromkeys(u for s in requirement_sets for u in s.find_links)))
         self.hash_mode = any(s.require_hashes for s in requirement_sets)
@@ -108,7 +110,7 @@ class _Resolution:
         if self.fetch_files is None:
             raise ResolutionError("resolving requirements needs the daemon to fetch metadata files")
         settings = Settings(self.target.python_full_version, self.target.markers, pre=self.pre,
-                            no_deps=self.options.no_deps, only_binary=self.only_binary)
+                            no_deps=self.options.no_deps, only_binary=self.only_binary, no_binary=self.no_binary)
         request = Request(tuple(pins), tuple(constraints), settings, tuple(self.target.tags))
         return resolve(request, self.sources, self.fetch_all, self.fetch_files, self.sdist_metadata)
 
@@ -126,7 +128,8 @@ def check_dependencies(fetch_files: FetchFiles, choices: Sequence[PackageChoice]
     raise_errors(dependency_errors(choices, {p.name: p for p in pins}, metadata, target.markers))
 
 
-def _choose(pin: Pin, answers, target: Target, allow_sdist: bool = False) -> PackageChoice:
+def _choose(pin: Pin, answers, target: Target, allow_sdist: bool = False, prefer_sdist: bool = False
+            ) -> PackageChoice:
     """The pin's wheel (or sdist), reading only the files of its version; the whole pages for an error."""
     pages = " and ".join(redact_url(url) for url, _ in answers)
 
@@ -136,9 +139,10 @@ def _choose(pin: Pin, answers, target: Target, allow_sdist: bool = False) -> Pac
 
     try:
         return select_wheel(pin, links(_mentions(pin.version)), target.tags,
-                            target.python_full_version, pages, allow_sdist)
+                            target.python_full_version, pages, allow_sdist, prefer_sdist)
     except InputError:
-        return select_wheel(pin, links(None), target.tags, target.python_full_version, pages, allow_sdist)
+        return select_wheel(pin, links(None), target.tags, target.python_full_version, pages, allow_sdist,
+                            prefer_sdist)
 
 
 def _mentions(version: str) -> Callable[[str], bool]:

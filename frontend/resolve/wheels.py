@@ -64,13 +64,16 @@ LOCAL_TAG = "local"  # PackageChoice.tag of a local package
 
 
 def select_wheel(pin: Pin, links: Sequence[Link], tags: Sequence[str], python_version: str,
-                 page_url: str, allow_sdist: bool = False) -> PackageChoice:
-    """The wheel to install for `pin` (else its sdist, if allowed); InputError if the pin cannot be met."""
+                 page_url: str, allow_sdist: bool = False, prefer_sdist: bool = False) -> PackageChoice:
+    """The wheel to install for `pin` (else its sdist, if allowed); InputError if the pin cannot be met.
+    `prefer_sdist` (--no-binary NAME): the sdist only."""
     ranks: dict[str, int] = {}
     for i, tag in enumerate(tags):
         ranks.setdefault(tag, i)
     files = project_files(pin.name, links, ranks)
     wanted = _version(pin.version)
+    if prefer_sdist:
+        return _sdist_only(pin, files, wanted, python_version, page_url)
     wheels = [f for f in files if f.tags is not None and f.version == wanted]
     fitting = [w for w in wheels if w.rank is not None]
     runnable = [w for w in fitting if admits_python(w.link.requires_python, python_version)]
@@ -90,6 +93,16 @@ def select_wheel(pin: Pin, links: Sequence[Link], tags: Sequence[str], python_ve
                          yanked=chosen.link.yanked, metadata=bool(chosen.link.core_metadata),
                          metadata_sha256=metadata_sha256(chosen.link.core_metadata),
                          size=chosen.link.size)
+
+
+def _sdist_only(pin: Pin, files: list[ProjectFile], wanted: Version | None, python_version: str,
+                page_url: str) -> PackageChoice:
+    sdists = [f for f in files if f.tags is None and f.version == wanted
+              and admits_python(f.link.requires_python, python_version)]
+    if not sdists:
+        raise InputError(pin.file, pin.line, f"{pin.name}=={pin.version} has no source distribution on {page_url}, "
+                         f"and --no-binary {pin.name} excludes its wheels")
+    return _sdist_choice(pin, sdists, page_url)
 
 
 def _sdist_choice(pin: Pin, sdists: list[ProjectFile], page_url: str) -> PackageChoice:

@@ -153,15 +153,20 @@ def test_an_sdist_of_a_pylock_file_is_built_too(docker_client, index, workdir, i
         .strip() == "32"
 
 
-def test_an_unpinned_requirement_resolves_to_the_sdist_and_its_dependencies(docker_client, index, workdir,
+def test_an_unpinned_sdist_resolves_with_its_dependencies_and_no_binary_builds_a_named_package(docker_client, index, workdir,
                                                                            image_name):
     deps = PYPROJECT.format(name="needy").replace('version = "1.0"\n', 'version = "2.0"\n'
                                                   'dependencies = ["tinywheel>=1.1"]\n')
     index.add_file("needy", *sdist("needy", {"pyproject.toml": deps, "needy/__init__.py": ""}, version="2.0"))
+    index.add("bothpkg", "1.0", files={"bothpkg/__init__.py": b"FROM = 'wheel'\n"})  # --no-binary: not this
+    index.add_file("bothpkg", *sdist("bothpkg", {"pyproject.toml": PYPROJECT.format(name="bothpkg"),
+                                                "bothpkg/__init__.py": "FROM = 'sdist'\n"}))
     _context(workdir, index, "1.0")
-    (workdir / "requirements.txt").write_text("needy>=1\n")
+    (workdir / "requirements.txt").write_text("needy>=1\n--no-binary bothpkg\nbothpkg==1.0\n")
     result = buildx(workdir, "--load", "-t", f"{image_name}:unpinned", timeout=1800).check()
-    assert "pylayers: build needy 2.0 from needy-2.0.tar.gz" in [v.name for v in vertices(result.output)]
-    assert set(package_steps(result.output)) == {"needy 2.0", "tinywheel 1.1"}
-    assert run(docker_client, f"{image_name}:unpinned", "python", "-c", "import needy, tinywheel; "
-               "print(tinywheel.VERSION)").strip() == "1.1"
+    built = {v.name for v in vertices(result.output) if v.name.startswith("pylayers: build ")}
+    assert built == {"pylayers: build needy 2.0 from needy-2.0.tar.gz",
+                     "pylayers: build bothpkg 1.0 from bothpkg-1.0.tar.gz"}
+    assert set(package_steps(result.output)) == {"needy 2.0", "tinywheel 1.1", "bothpkg 1.0"}
+    assert run(docker_client, f"{image_name}:unpinned", "python", "-c", "import needy, tinywheel, bothpkg; "
+               "print(tinywheel.VERSION, bothpkg.FROM)").split() == ["1.1", "sdist"]

@@ -202,9 +202,17 @@ def test_an_sdist_without_a_fitting_wheel_is_built_for_its_dependencies():
     assert index.sdist_builds == [["legacy-1.3.tar.gz"]]  # built once, newest only (pip's choice)
 
 
+def test_no_binary_resolves_to_the_newest_sdist_even_where_wheels_fit():
+    index = FakeIndex({"legacy": [Release("1.1"), Release("1.1", tag="sdist"), Release("1.2")],
+                       "six": [Release("1.17.0")]})
+    choices = {c.name: c for c in resolve_choices(index, "--no-binary legacy\nlegacy\nsix\n")}
+    assert (choices["legacy"].filename, choices["legacy"].sdist) == ("legacy-1.1.tar.gz", True)
+    assert (choices["six"].sdist, index.sdist_builds) == (False, [["legacy-1.1.tar.gz"]])
+
+
 def resolve_choices(index: FakeIndex, text: str):
     rs = parse_requirements(REQ, lambda p: text.encode(), {})
-    settings = Settings("3.13.1", MARKERS)
+    settings = Settings("3.13.1", MARKERS, no_binary=frozenset(rs.no_binary))
     return resolve(Request(rs.pins, (), settings, TAGS), Sources((INDEX,)), index.fetch_all, index.fetch_files,
                    index.sdist_metadata)
 

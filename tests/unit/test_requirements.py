@@ -254,12 +254,11 @@ def test_local_directory_errors_and_local_find_links():
         "/app/c.txt:1: './c': a local directory cannot be a constraint"]
 
 
-def test_no_binary_in_force_is_not_supported_yet():
-    assert errors_of("--no-binary :all:\n--no-binary foo,Bar_Baz\n--only-binary bar-baz\nfoo\n") == [
+def test_no_binary_all_in_force_is_not_supported_yet_named_packages_are():
+    assert errors_of("--no-binary :all:\n--no-binary foo\nfoo\n") == [
         "/app/requirements.txt:1: --no-binary :all: is not supported yet: pylayers builds a source "
-        "distribution only where no wheel fits the target",
-        "/app/requirements.txt:2: --no-binary foo,Bar_Baz is not supported yet: pylayers builds a source "
-        "distribution only where no wheel fits the target"]
+        "distribution only where no wheel fits the target, or for packages --no-binary names"]
+    assert parse("--no-binary foo,Bar_Baz\n--only-binary bar-baz\nfoo\n").no_binary == ("foo",)
     assert parse("--no-binary :all:\n--no-binary :none:\nfoo\n").pins[0].name == "foo"
     assert parse("--no-binary foo\n--only-binary :all:\nfoo\n").pins[0].name == "foo"
 

@@ -292,3 +292,8 @@ def test_only_binary_of_the_run_line_forbids_the_sdist():
     with pytest.raises(InputError) as info:
         run({REQ: "legacy==1.0\n"}, options=Options(only_binary=("legacy",)))
     assert str(info.value).endswith("only a source distribution exists, and --only-binary forbids building it")
+
+
+def test_no_binary_builds_a_pinned_package_from_its_sdist_where_a_wheel_fits():
+    (flask,) = run({REQ: "--no-binary flask\nflask==3.1.3\n"})
+    assert (flask.filename, flask.sdist) == ("flask-3.1.3.tar.gz", True)

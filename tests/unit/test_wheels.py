@@ -139,6 +139,16 @@ def test_only_an_sdist_is_built_unless_only_binary_forbids_it():
         "--only-binary forbids building it")
 
 
+def test_no_binary_takes_the_sdist_even_where_a_wheel_fits():
+    links = [link("foo-1.0.tar.gz"), link("foo-1.0-py3-none-any.whl")]
+    chosen = select_wheel(pin("1.0", name="foo"), links, MANYLINUX, "3.13.1", PAGE, prefer_sdist=True)
+    assert (chosen.filename, chosen.sdist) == ("foo-1.0.tar.gz", True)
+    with pytest.raises(InputError) as info:
+        select_wheel(pin("1.0", name="foo"), links[1:], MANYLINUX, "3.13.1", PAGE, prefer_sdist=True)
+    assert str(info.value) == ("/app/requirements.txt:7: foo==1.0 has no source distribution on "
+                               "https://pypi.org/simple/markupsafe/, and --no-binary foo excludes its wheels")
+
+
 def test_a_fitting_wheel_wins_over_the_sdist():
     links = [link("foo-1.0.tar.gz"), link("foo-1.0-py3-none-any.whl")]
     chosen = select_wheel(pin("1.0", name="foo"), links, MANYLINUX, "3.13.1", PAGE, allow_sdist=True)
