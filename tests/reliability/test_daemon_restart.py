@@ -22,6 +22,8 @@ DOCKERD_PID = Path("/var/lib/pylayers-testbed/dockerd.pid")
 
 
 def _kill_daemon() -> int:
+    """SIGKILL to dockerd (a crash: no shutdown of its builds); `scripts/testbed up` starts it again
+    (and drops the pid file while the killed process is a zombie not reaped yet)."""
     pid = int(DOCKERD_PID.read_text())
     os.kill(pid, signal.SIGKILL)
     assert _wait(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid), 60), "dockerd survived SIGKILL"
@@ -51,7 +53,8 @@ def test_a_daemon_killed_mid_download_leaves_a_cache_that_builds_the_same_image(
         index.add("slowpkg", "1.0", files={"slowpkg/__init__.py": f"MARK = {marker!r}\nPAD = {payload!r}\n".encode()})
         wheel = index.file_url("slowpkg-1.0-py3-none-any.whl")
         fault = index.inject(wheel, Fault("slow", delay=0.5))
-        (workdir / "requirements.txt").write_text("quick==1.0\nslowpkg==1.0\n")
+        # a line of its own per run: no earlier run's COPY of this file (another mtime) is reused
+        (workdir / "requirements.txt").write_text(f"# run {marker}\nquick==1.0\nslowpkg==1.0\n")
 
         def dockerfile(base_image: str) -> None:
             (workdir / "Dockerfile").write_text(DOCKERFILE.format(frontend=FRONTEND, base=base_image, index=index.url))

@@ -62,7 +62,8 @@ def test_a_build_killed_mid_download_leaves_a_cache_that_builds_the_same_image(
         index.add("slowpkg", "1.0", files={"slowpkg/__init__.py": f"MARK = {marker!r}\nPAD = {payload!r}\n".encode()})
         wheel = index.file_url("slowpkg-1.0-py3-none-any.whl")
         fault = index.inject(wheel, Fault("slow", delay=0.5))  # ~20 s for the whole wheel
-        (workdir / "requirements.txt").write_text("quick==1.0\nslowpkg==1.0\n")
+        # a line of its own per run: no earlier run's COPY of this file (another mtime) is reused
+        (workdir / "requirements.txt").write_text(f"# run {marker}\nquick==1.0\nslowpkg==1.0\n")
 
         def dockerfile(base_image: str) -> None:
             (workdir / "Dockerfile").write_text(DOCKERFILE.format(frontend=FRONTEND, base=base_image, index=index.url))
