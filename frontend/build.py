@@ -15,15 +15,11 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from . import config as config_mod
-from . import dockerfile, layerdefs, llb, lockstep, overlaps, preinstalled
-from .dockerfile.args import step_args
-from .downloads import Fetch, SecretDownloads
-from .errors import FrontendError, GatewayError, InputError, InputErrors, SourceLines
-from .inputs.requirements import RequirementSet, parse_requirements
+from . import dockerfile, layerdefs, llb, lockstep, preinstalled, stepwheels
+from .downloads import SecretDownloads
+from .errors import FrontendError, InputError, InputErrors, SourceLines
 from .plan import LayerCount, LayerPlan, check_total, default_budget, plan_layers
-from .resolve.steps import choose_wheels
 from .resolve.wheels import PackageChoice
-from .localpkgs import LocalPackages, build_locals
 from .sdists import SdistBuilds
 from .solver import Solver, StageResult, delegate_opts, dockerfile_input
 from .target import TargetEnv
@@ -184,8 +180,8 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
                          step.network, stage)
     with phase(f"step {index}: wheels chosen"):
         locked = lockstep.locked_wheels(solver, stage, step, name, target) if step.lock else None
-        packages = locked.packages if locked else requirement_wheels(solver, stage, step, name, target, text,
-                                                                     sdists)
+        packages = locked.packages if locked else stepwheels.requirement_wheels(solver, stage, step, name, target,
+                                                                                text, sdists)
     plan, solver = plan_step(solver, text, step, index, base, target, packages, sdists)
     total = len(plan.layers) + bool(locked and locked.project)
     definitions = {
@@ -208,7 +204,7 @@ def plan_step(solver: Solver, text: str, step, index: int, base: StageResult, ta
     """The step's layer plan, within the layer budget, once the wheels are here and do not clash;
     and the solver whose downloads the layers use (a wheel that needed a second try keeps it)."""
     with phase(f"step {index}: wheels fetched, overlapping files checked"):
-        solver = fetch_and_check(solver, llb.from_definition(base.definition), packages, target, sdists)
+        solver = stepwheels.fetch_and_check(solver, llb.from_definition(base.definition), packages, target, sdists)
     budget = solver.config.max_layers or default_budget(other_layers(text, step, base))
     volatile = tuple(dict.fromkeys((*solver.config.volatile, *(p.name for p in packages if p.local))))
     plan = plan_layers(packages, prefix=f"pylayers-{index}", volatile=volatile, max_layers=budget)
@@ -219,38 +215,6 @@ def other_layers(text: str, step, base: StageResult) -> int:
     """The layers of the step's stage that are not package layers (before they are planned)."""
     instructions = dockerfile.stage_layer_counts(text)[step.stage_index] - 1  # the step's RUN
     return base.layers + instructions + bool(step.before) + bool(step.after)
-
-
-def fetch_and_check(solver: Solver, base_state, packages: tuple[PackageChoice, ...], target: TargetEnv,
-                    sdists: SdistBuilds | None = None) -> Solver:
-    """Fails when two wheels ship one path with different content (see overlaps.py).
-
-    The check mounts every wheel, so it is where they are downloaded (one wheel: its download is
-    solved alone). BuildKit does not retry a download; when this fails, each wheel is fetched
-    again alone, with retries, and the check runs once more on the tries that worked. (The wheels
-    of sdists were built while resolving.)
-    """
-    if not packages:
-        return solver
-    try:
-        check_overlaps(solver, base_state, packages, target, sdists)
-    except GatewayError:
-        solver = solver.refetch_wheels([p for p in packages if not (p.sdist or p.local)])
-        check_overlaps(solver, base_state, packages, target, sdists)
-    return solver
-
-
-def check_overlaps(solver: Solver, base_state, packages: tuple[PackageChoice, ...], target: TargetEnv,
-                   sdists: SdistBuilds | None = None) -> None:
-    if len(packages) == 1:
-        pkg = packages[0]
-        if pkg.sdist or pkg.local:  # built while resolving
-            return
-        item = Fetch(pkg.url, pkg.filename, f"sha256:{pkg.sha256}", layerdefs.wheel_name(pkg))
-        solver.client.stat_file(solver.solve_state(solver.downloads.file(item)), "/" + pkg.filename)
-        return
-    ref = solver.solve_state(layerdefs.overlap_state(base_state, packages, target, solver.downloads, sdists))
-    overlaps.check(solver.read(ref, "/" + overlaps.RESULT_FILE), packages)
 
 
 def project_layer(stage: StageResult, base_state, target: TargetEnv, locked, context: str, total: int
@@ -264,19 +228,6 @@ def project_layer(stage: StageResult, base_state, target: TargetEnv, locked, con
     return {context: llb.marshal(layer)}
 
 
-def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, target: TargetEnv, text: str,
-                       sdists: SdistBuilds | None = None):
-    env = {**step_args(text, step, solver.config.build_args), **_env_map(stage.env)}  # a RUN's environment
-    sets = read_requirements(solver, stage, step, name, env)
-    local = build_locals(sdists, stage.workdir, sets, target.markers) if sdists else LocalPackages((), ())
-    if local.choices and not any(s.pins for s in local.requirement_sets(sets)):
-        return local.choices
-    chosen = choose_wheels(solver.fetch_pages, local.requirement_sets(sets), step.options, target, env,
-                           fetch_files=solver.fetch_files, wheel_metadata=solver.wheel_metadata,
-                           sdist_metadata=sdists and sdists.metadata)
-    return (*chosen, *local.choices)
-
-
 def probe_target(solver: Solver, stage: StageResult, interpreter: tuple[str, str],
                  new_env: tuple[str, object] | None = None) -> TargetEnv:
     executable, kind = interpreter
@@ -285,33 +236,6 @@ def probe_target(solver: Solver, stage: StageResult, interpreter: tuple[str, str
                                 executable, kind, mounts)
     data = solver.read(solver.solve_state(out), "/" + layerdefs.PROBE_FILE)
     return TargetEnv.from_probe(data)
-
-
-def read_requirements(solver: Solver, stage: StageResult, step, name: str,
-                      env: Mapping[str, str]) -> tuple[RequirementSet, ...]:
-    def read(path: str) -> bytes:
-        try:
-            return solver.read(stage.ref_id, path)
-        except FrontendError:
-            raise FileNotFoundError(path) from None
-
-    sets = []
-    for rel in step.options.requirements:
-        path = posixpath.join(stage.workdir, rel)
-        try:
-            sets.append(parse_requirements(path, read, env))
-        except InputError as exc:
-            if exc.line == 0 and exc.file == path:  # the -r file itself is missing
-                raise InputError(name, step.line, exc.message) from None
-            raise
-    for rel in step.options.constraints:
-        sets.append(parse_requirements(posixpath.join(stage.workdir, rel), read, env,
-                                       constraint=True))
-    return tuple(sets)
-
-
-def _env_map(env: tuple[str, ...]) -> dict[str, str]:
-    return dict(e.split("=", 1) for e in env if "=" in e)
 
 
 def delegate(client, config, rewritten: str, inputs, layer_inputs):
