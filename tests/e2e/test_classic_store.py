@@ -16,7 +16,6 @@ import re
 import subprocess
 import tarfile
 import uuid
-from pathlib import Path
 
 import docker
 import pytest

@@ -10,7 +10,6 @@ import time
 import uuid
 from pathlib import Path
 
-
 from tests.e2e.conftest import BASE_313, FRONTEND
 
 from .faultindex import Fault, FaultServer

@@ -249,7 +249,7 @@ def test_local_directory_errors_and_local_find_links():
         f"/app/requirements.txt:1: editable requirement '-e git+https://x/y.git' {NOT_YET}, or a local directory",
         "/app/requirements.txt:2: --find-links './wheels' is not supported yet: pylayers reads "
         "--find-links pages from http(s) URLs only",
-        f"/app/requirements.txt:3: './a': a local directory has no --hash (it is built, not downloaded)",
+        "/app/requirements.txt:3: './a': a local directory has no --hash (it is built, not downloaded)",
         "/app/requirements.txt:4: './b ; python_version > '3'': markers on a local directory are not supported yet",
         "/app/c.txt:1: './c': a local directory cannot be a constraint"]
 
