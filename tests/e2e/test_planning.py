@@ -233,3 +233,40 @@ def test_the_base_image_pip_is_replaced_by_the_pinned_one(docker_client, workdir
     listed = {d["name"]: d["version"] for d in json.loads(out["list"])}
     assert listed == {"pip": "24.3.1", "six": "1.17.0"}
     assert out["unrecorded"] == []  # no file of the base image's pip is left
+
+
+SETUPTOOLS_CHECK = """
+import csv, importlib.metadata as m, json, os, subprocess
+site = "/opt/venv/lib/python3.13/site-packages"
+dist = [d for d in m.distributions() if d.metadata["Name"] == "setuptools"]
+record = {os.path.normpath(os.path.join(site, row[0])) for d in dist
+          for row in csv.reader(open(os.path.join(str(d._path), "RECORD"))) if row}
+files = {os.path.join(r, f) for top in ("setuptools", "pkg_resources", "_distutils_hack")
+         for r, _, fs in os.walk(os.path.join(site, top)) for f in fs if not f.endswith(".pyc")}
+print(json.dumps({"versions": [d.version for d in dist],
+                  "dist_infos": sorted(n for n in os.listdir(site) if n.startswith("setuptools-")),
+                  "unrecorded": sorted(files - record)[:5],
+                  "list": subprocess.run(["pip", "list", "--format=json"], capture_output=True, text=True).stdout}))
+"""
+
+
+def test_a_base_image_with_an_older_setuptools_ends_with_the_pinned_newer_one(docker_client, tmp_path, workdir,
+                                                                              image_name, request):
+    """Issue 5: the stage's setuptools 75.8.0 (installed by the base image) and a requirements file
+    pinning 80.9.0: the image has exactly 80.9.0, as pip would leave it."""
+    older = tmp_path / "older"
+    older.mkdir()
+    (older / "Dockerfile").write_text(f"FROM {BASE_313}\nRUN pip install --no-cache-dir setuptools==75.8.0\n")
+    base = f"{image_name}-base:st75"
+    buildx(older, "--push", "-t", base).check()
+    request.addfinalizer(lambda: docker_client.images.remove(base, force=True))
+    (workdir / "requirements.txt").write_text("setuptools==80.9.0\nsix==1.17.0\n")
+    (workdir / "Dockerfile").write_text(PIP_DOCKERFILE.format(frontend=FRONTEND, base=base))
+    result = buildx(workdir, "--load", "-t", f"{image_name}:x").check()
+    assert "setuptools 80.9.0" in package_steps(result.output)
+    assert "setuptools-75.8.0.dist-info" in result.output  # the RUN that uninstalls it, as pip would
+    out = json.loads(run(docker_client, f"{image_name}:x", "python", "-c", SETUPTOOLS_CHECK))
+    assert out["versions"] == ["80.9.0"] and out["dist_infos"] == ["setuptools-80.9.0.dist-info"]
+    listed = {d["name"]: d["version"] for d in json.loads(out["list"])}
+    assert listed.get("setuptools") == "80.9.0" and listed.get("six") == "1.17.0"
+    assert out["unrecorded"] == []  # no file of 75.8.0 is left
