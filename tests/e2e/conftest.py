@@ -73,10 +73,7 @@ def image_name(request, docker_client):
     yield name
     for image in docker_client.images.list(name=name):
         for tag in image.tags:
-            try:
-                docker_client.images.remove(tag, force=True)
-            except docker.errors.APIError:
-                pass
+            remove_image(docker_client, tag)
 
 
 @pytest.fixture
@@ -99,6 +96,14 @@ def copy_example(name: str, dest: Path) -> Path:
 
 def image_config(docker_client, ref: str) -> dict:
     return docker_client.api.inspect_image(ref)["Config"]
+
+
+def remove_image(docker_client, ref: str) -> None:
+    """Removes a local image; one that is not in the local store is fine."""
+    try:
+        docker_client.images.remove(ref, force=True)
+    except docker.errors.APIError:
+        pass
 
 
 def image_layers(docker_client, ref: str) -> list[str]:

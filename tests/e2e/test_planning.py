@@ -15,10 +15,9 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-import docker
 import pytest
 
-from .conftest import BASE_313, FRONTEND, REGISTRY, buildx, registry_manifest, run
+from .conftest import BASE_313, FRONTEND, REGISTRY, buildx, registry_manifest, remove_image, run
 from .localindex import serve
 from .progress import package_steps, vertices
 
@@ -98,11 +97,8 @@ def big(index, tmp_path_factory, docker_client):
     print(f"\n250 packages, first build: {result.seconds:.1f} s")
     docker_client.images.pull(f"{name}:v1")
     yield workdir, name, result
-    for tag in ("v1", "v2", "merge0"):
-        try:
-            docker_client.images.remove(f"{name}:{tag}", force=True)
-        except Exception:  # noqa: BLE001 - tags a failed test never made
-            pass
+    for tag in ("v1", "v2", "merge0"):  # a failed test may not have made them all
+        remove_image(docker_client, f"{name}:{tag}")
 
 
 def test_250_packages_build_within_the_budget_and_run(docker_client, big):
@@ -208,15 +204,21 @@ FROM {base}
 COPY requirements.txt /tmp/
 RUN pip install --no-cache-dir -r /tmp/requirements.txt
 """
-PIP_CHECK = """
-import csv, importlib.metadata as m, json, os, subprocess
+
+# What the image holds of one distribution (argv[1], its top-level directories argv[2:]): its
+# versions, its .dist-info directories, the files under those directories no RECORD lists (left
+# over from a version uninstalled) and `pip list`.
+INSTALLED_CHECK = """
+import csv, importlib.metadata as m, json, os, subprocess, sys
+name, tops = sys.argv[1], sys.argv[2:]
 site = "/opt/venv/lib/python3.13/site-packages"
-dist = [d for d in m.distributions() if d.metadata["Name"] == "pip"]
+dist = [d for d in m.distributions() if d.metadata["Name"] == name]
 record = {os.path.normpath(os.path.join(site, row[0])) for d in dist
           for row in csv.reader(open(os.path.join(str(d._path), "RECORD"))) if row}
-files = {os.path.join(r, f) for r, _, fs in os.walk(site + "/pip") for f in fs if not f.endswith(".pyc")}
+files = {os.path.join(r, f) for top in tops
+         for r, _, fs in os.walk(os.path.join(site, top)) for f in fs if not f.endswith(".pyc")}
 print(json.dumps({"versions": [d.version for d in dist],
-                  "dist_infos": sorted(n for n in os.listdir(site) if n.startswith("pip-")),
+                  "dist_infos": sorted(n for n in os.listdir(site) if n.startswith(name + "-")),
                   "unrecorded": sorted(files - record)[:5],
                   "list": subprocess.run(["pip", "list", "--format=json"], capture_output=True, text=True).stdout}))
 """
@@ -229,26 +231,11 @@ def test_the_base_image_pip_is_replaced_by_the_pinned_one(docker_client, workdir
     (workdir / "requirements.txt").write_text("pip==24.3.1\nsix==1.17.0\n")
     (workdir / "Dockerfile").write_text(PIP_DOCKERFILE.format(frontend=FRONTEND, base=BASE_313))
     buildx(workdir, "--load", "-t", f"{image_name}:x", "--build-arg", f"PYLAYERS_MERGE={merge}").check()
-    out = json.loads(run(docker_client, f"{image_name}:x", "python", "-c", PIP_CHECK))
+    out = json.loads(run(docker_client, f"{image_name}:x", "python", "-c", INSTALLED_CHECK, "pip", "pip"))
     assert out["versions"] == ["24.3.1"] and out["dist_infos"] == ["pip-24.3.1.dist-info"]
     listed = {d["name"]: d["version"] for d in json.loads(out["list"])}
     assert listed == {"pip": "24.3.1", "six": "1.17.0"}
     assert out["unrecorded"] == []  # no file of the base image's pip is left
-
-
-SETUPTOOLS_CHECK = """
-import csv, importlib.metadata as m, json, os, subprocess
-site = "/opt/venv/lib/python3.13/site-packages"
-dist = [d for d in m.distributions() if d.metadata["Name"] == "setuptools"]
-record = {os.path.normpath(os.path.join(site, row[0])) for d in dist
-          for row in csv.reader(open(os.path.join(str(d._path), "RECORD"))) if row}
-files = {os.path.join(r, f) for top in ("setuptools", "pkg_resources", "_distutils_hack")
-         for r, _, fs in os.walk(os.path.join(site, top)) for f in fs if not f.endswith(".pyc")}
-print(json.dumps({"versions": [d.version for d in dist],
-                  "dist_infos": sorted(n for n in os.listdir(site) if n.startswith("setuptools-")),
-                  "unrecorded": sorted(files - record)[:5],
-                  "list": subprocess.run(["pip", "list", "--format=json"], capture_output=True, text=True).stdout}))
-"""
 
 
 def test_a_base_image_with_an_older_setuptools_ends_with_the_pinned_newer_one(docker_client, tmp_path, workdir,
@@ -260,21 +247,15 @@ def test_a_base_image_with_an_older_setuptools_ends_with_the_pinned_newer_one(do
     (older / "Dockerfile").write_text(f"FROM {BASE_313}\nRUN pip install --no-cache-dir setuptools==75.8.0\n")
     base = f"{image_name}-base:st75"
     buildx(older, "--push", "-t", base).check()
-    request.addfinalizer(lambda: _remove_image(docker_client, base))
+    request.addfinalizer(lambda: remove_image(docker_client, base))
     (workdir / "requirements.txt").write_text("setuptools==80.9.0\nsix==1.17.0\n")
     (workdir / "Dockerfile").write_text(PIP_DOCKERFILE.format(frontend=FRONTEND, base=base))
     result = buildx(workdir, "--load", "-t", f"{image_name}:x").check()
     assert "setuptools 80.9.0" in package_steps(result.output)
     assert "setuptools-75.8.0.dist-info" in result.output  # the RUN that uninstalls it, as pip would
-    out = json.loads(run(docker_client, f"{image_name}:x", "python", "-c", SETUPTOOLS_CHECK))
+    out = json.loads(run(docker_client, f"{image_name}:x", "python", "-c", INSTALLED_CHECK,
+                         "setuptools", "setuptools", "pkg_resources", "_distutils_hack"))
     assert out["versions"] == ["80.9.0"] and out["dist_infos"] == ["setuptools-80.9.0.dist-info"]
     listed = {d["name"]: d["version"] for d in json.loads(out["list"])}
     assert listed.get("setuptools") == "80.9.0" and listed.get("six") == "1.17.0"
     assert out["unrecorded"] == []  # no file of 75.8.0 is left
-
-
-def _remove_image(docker_client, ref: str) -> None:
-    try:
-        docker_client.images.remove(ref, force=True)
-    except docker.errors.APIError:  # not in the local store: nothing to clean
-        pass
