@@ -24,8 +24,9 @@ NETRC_PATH = "/run/pylayers/netrc"
 SCRIPT_DIR = "/pylayers-fetch"
 OUT_DIR = "/pylayers-out"
 FAILED = ".failed"  # suffix of the file that says why a page could not be fetched
-_ENV = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8",
-        "PYTHONDONTWRITEBYTECODE=1")
+# the fixed environment of pylayers' own execs (downloads, installs): nothing of the stage's ENV
+INSTALL_ENV = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8",
+               "PYTHONDONTWRITEBYTECODE=1")
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class SecretDownloads:
         mounts = (llb.Mount(OUT_DIR, llb.scratch()),
                   llb.Mount(SCRIPT_DIR, script_state(), readonly=True),
                   llb.Mount(NETRC_PATH, secret=self.secret.id, optional=not self.secret.required))
-        run = self.base.run(args=args, env=_ENV, cwd="/", network=self.network, readonly_root=True,
+        run = self.base.run(args=args, env=INSTALL_ENV, cwd="/", network=self.network, readonly_root=True,
                             mounts=mounts, name=name, ignore_cache=mode == "report")
         return run.mount_output(OUT_DIR)
 

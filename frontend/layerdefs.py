@@ -13,7 +13,7 @@ import json
 from typing import Sequence
 
 from . import llb, overlaps
-from .downloads import Fetch, HttpDownloads
+from .downloads import INSTALL_ENV, Fetch, HttpDownloads
 from .installer import installer_zipapp
 from .plan import Layer
 from .resolve.index import redact_url
@@ -23,8 +23,6 @@ from .target import PROBE_SCRIPT, TargetEnv
 PROBE_DIR = "/pylayers-probe"
 PROBE_FILE = "probe.json"
 OVERLAP_DIR = "/pylayers-overlaps"
-INSTALL_ENV = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8",
-               "PYTHONDONTWRITEBYTECODE=1")
 
 # Finds the interpreter the install step would use: `python… -m pip` names it; a `pip` script
 # names it in its shebang (`#!/usr/bin/env python3` included). Then runs the probe with it.
@@ -207,14 +205,16 @@ def wheel_mounts(packages: Sequence[PackageChoice], downloads=None, sdists=None)
             continue
         # The vertex name is what BuildKit shows above a failed download (a wrong body: "digest
         # mismatch"), so it names the package and the URL.
-        whl = downloads.file(Fetch(pkg.url, pkg.filename, f"sha256:{pkg.sha256}", wheel_name(pkg)))
+        whl = downloads.file(wheel_fetch(pkg))
         mounts.append(llb.Mount(f"/wheels/{i}", whl, readonly=True))
         paths.append(f"/wheels/{i}/{pkg.filename}")
     return mounts, paths
 
 
-def wheel_name(pkg: PackageChoice) -> str:
-    return f"pylayers: wheel of {pkg.name} {pkg.version} from {redact_url(pkg.url)}"
+def wheel_fetch(pkg: PackageChoice) -> Fetch:
+    """The download of `pkg`'s wheel, pinned by its sha256, under the file name the installer reads."""
+    return Fetch(pkg.url, pkg.filename, f"sha256:{pkg.sha256}",
+                 f"pylayers: wheel of {pkg.name} {pkg.version} from {redact_url(pkg.url)}")
 
 
 def overlap_state(base: "llb.State", packages: Sequence[PackageChoice], target: TargetEnv, downloads=None,

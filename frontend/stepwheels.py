@@ -11,7 +11,6 @@ from typing import Mapping
 
 from . import layerdefs, overlaps
 from .dockerfile.args import step_args
-from .downloads import Fetch
 from .errors import FrontendError, GatewayError, InputError
 from .inputs.requirements import RequirementSet, parse_requirements
 from .localpkgs import LocalPackages, build_locals
@@ -87,8 +86,8 @@ def check_overlaps(solver: Solver, base_state, packages: tuple[PackageChoice, ..
         pkg = packages[0]
         if pkg.sdist or pkg.local:  # built while resolving
             return
-        item = Fetch(pkg.url, pkg.filename, f"sha256:{pkg.sha256}", layerdefs.wheel_name(pkg))
-        solver.client.stat_file(solver.solve_state(solver.downloads.file(item)), "/" + pkg.filename)
+        wheel = solver.downloads.file(layerdefs.wheel_fetch(pkg))
+        solver.client.stat_file(solver.solve_state(wheel), "/" + pkg.filename)
         return
     ref = solver.solve_state(layerdefs.overlap_state(base_state, packages, target, solver.downloads, sdists))
     overlaps.check(solver.read(ref, "/" + overlaps.RESULT_FILE), packages)
