@@ -8,6 +8,7 @@ Dockerfile frontend, to which the rewritten Dockerfile is delegated at the end.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import posixpath
 import time
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from . import config as config_mod
-from . import dockerfile, layerdefs, llb, lockstep, preinstalled, stepwheels
+from . import dockerfile, layerdefs, llb, lockstep, preinstalled, stagemerge, stepwheels
 from .downloads import SecretDownloads
 from .errors import FrontendError, InputError, InputErrors, SourceLines
 from .plan import LayerCount, LayerPlan, check_total, default_budget, plan_layers
@@ -37,6 +38,9 @@ class StepLayers:
     removal: str | None  # the RUN that uninstalls what the stage has of these packages
     base_layers: int  # layers of the stage's FROM image
     hoist: int | None = None  # the line before which the layers go, lower than the step (hoist.py)
+    layers: int = 0  # package layers (with the environment's and the project's)
+    base_metadata: str | None = None  # set when the only context is the stage's FROM image with
+    # the layers merged on it (stagemerge.py): that context's input-metadata (its image config)
 
 
 def build(client, fenv):
@@ -54,12 +58,13 @@ def build_dockerfile(client, config, solver: Solver, inputs, name: str, text: st
     """The steps of the Dockerfile `name` (`text`) built, the rest delegated; the delegated result."""
     steps = find_steps(client, config, text, name)
     link = use_merge(client, config) if steps else True
-    replacements: dict[int, tuple[str, ...]] = {}
-    layer_inputs: dict[str, object] = {}
+    per_stage = [s.stage_index for s in steps]
+    on_base = {s.key for s in steps if link and config.merge and "mergeop" in client.llb_caps
+               and per_stage.count(s.stage_index) == 1}
     results: dict[int, StepLayers] = {}
     for index, step in enumerate(steps, start=1):
         try:
-            result = build_step(solver, text, name, step, index, inputs, (replacements, layer_inputs))
+            result = build_step(solver, text, name, step, index, inputs, dict(results), on_base=step.key in on_base)
         except FrontendError as exc:  # a failed fetch or resolution: show the install step's RUN
             if exc.source is None and not isinstance(exc, (InputError, InputErrors)):
                 exc.source = SourceLines(name, text.encode("utf-8"), ((step.line, step.line),))
@@ -67,15 +72,28 @@ def build_dockerfile(client, config, solver: Solver, inputs, name: str, text: st
         if result is None:  # left to run as written (said in the progress output)
             continue
         results[step.key] = result
-        replacements[step.key] = result.contexts
-        layer_inputs.update(result.definitions)
     warn_unused_volatile(client, config, results.values())
-    rewritten = dockerfile.rewrite(text, replacements, link=link,
+    rewritten = dockerfile.rewrite(text, {k: r.contexts for k, r in results.items()}, link=link,
                                    removals={k: r.removal for k, r in results.items() if r.removal},
-                                   hoists={k: r.hoist for k, r in results.items() if r.hoist is not None})
+                                   hoists={k: r.hoist for k, r in results.items() if r.hoist is not None},
+                                   bases=bases(results))
     check_layers(client, rewritten, [s for s in steps if s.key in results], results)
     with phase("delegated build solved"):
-        return delegate(client, config, rewritten, inputs, layer_inputs)
+        return delegate(client, config, rewritten, inputs, definitions(results), metadata(results))
+
+
+def bases(results: Mapping[int, StepLayers]) -> dict[int, str]:
+    """Steps whose stage starts FROM their layers merged on its image: that context's name."""
+    return {k: r.contexts[0] for k, r in results.items() if r.base_metadata}
+
+
+def definitions(results: Mapping[int, StepLayers]) -> dict[str, object]:
+    return {name: d for r in results.values() for name, d in r.definitions.items()}
+
+
+def metadata(results: Mapping[int, StepLayers]) -> dict[str, str]:
+    """The input-metadata options (image configs) of the contexts that replace a stage's image."""
+    return {f"input-metadata:{r.contexts[0]}": r.base_metadata for r in results.values() if r.base_metadata}
 
 
 def use_merge(client, config) -> bool:
@@ -102,8 +120,9 @@ def check_layers(client, rewritten: str, steps, results: Mapping[int, StepLayers
     counts = dockerfile.stage_layer_counts(rewritten)
     for stage in sorted({s.stage_index for s in steps}):
         mine = [results[s.key] for s in steps if s.stage_index == stage]
-        packages = sum(len(r.contexts) for r in mine)
-        count = LayerCount(mine[0].base_layers, counts[stage] - packages, packages)
+        packages = sum(r.layers for r in mine)
+        in_text = sum(r.layers for r in mine if not r.base_metadata)  # as COPY lines
+        count = LayerCount(mine[0].base_layers, counts[stage] - in_text, packages)
         label = next((s.stage_name for s in steps if s.stage_index == stage and s.stage_name), f"#{stage + 1}")
         log.info("stage %s: %s", label, count.describe())
         warning = check_total(count, label)
@@ -157,12 +176,14 @@ def phase(what: str):
 
 
 def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
-               earlier: tuple[Mapping[int, tuple[str, ...]], Mapping[str, object]] = ({}, {})
-               ) -> StepLayers | None:
-    """One install step's layers; `earlier` steps (their contexts, definitions) are in its stage."""
+               earlier: Mapping[int, StepLayers] = {}, on_base: bool = False) -> StepLayers | None:
+    """One install step's layers; `earlier` steps (built already) may be in its stage.
+    `on_base`: the layers may be merged onto the stage's FROM image (stagemerge.py), if the
+    Dockerfile lets them go there."""
     with phase(f"step {index}: stage and FROM solved"):
-        stage_df, stage_target = dockerfile.stage_prefix(text, step, earlier[0])
-        stage = solver.solve_dockerfile(stage_df, stage_target, inputs, earlier[1])
+        stage_df, stage_target = dockerfile.stage_prefix(text, step, {k: r.contexts for k, r in earlier.items()},
+                                                         bases(earlier))
+        stage = solver.solve_dockerfile(stage_df, stage_target, inputs, definitions(earlier), metadata(earlier))
         base_df, base_target = dockerfile.stage_base(text, step)
         base = solver.solve_dockerfile(base_df, base_target, inputs)
     base_state = llb.from_definition(base.definition)
@@ -184,19 +205,27 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
                                                                                 text, sdists)
     plan, solver = plan_step(solver, text, step, index, base, target, packages, sdists)
     total = len(plan.layers) + bool(locked and locked.project)
-    definitions = {
-        layer.context: llb.marshal(layerdefs.layer_state(base_state, layer, target, f"{i}/{total}",
-                                                         solver.downloads, sdists))
-        for i, layer in enumerate(plan.layers, start=1)
-    }
-    below = ({f"pylayers-{index}-env": llb.marshal(layerdefs.at_path(new_env, environment.path))}
-             if new_env is not None else {})
-    above = project_layer(stage, base_state, target, locked, f"pylayers-{index}-project", total)
-    definitions.update({**below, **above})
+    below = ([(f"pylayers-{index}-env", f"the environment {environment.path}",
+               layerdefs.at_path(new_env, environment.path))] if new_env is not None else [])
+    layers = [*below, *((layer.context, layer.label, layerdefs.layer_state(
+        base_state, layer, target, f"{i}/{total}", solver.downloads, sdists)) for i, layer in enumerate(plan.layers, 1)),
+              *project_layer(stage, base_state, target, locked, f"pylayers-{index}-project", total)]
     removal = preinstalled.removal_run(target.interpreter, preinstalled.replaced(target.installed, packages))
     hoist = None if removal else dockerfile.hoist_point(text, step, tuple(target.scheme.values()))
-    return StepLayers(plan=plan, definitions=definitions, contexts=(*below, *plan.contexts, *above),
-                      removal=removal, base_layers=base.layers, hoist=hoist)
+    found = StepLayers(plan=plan, definitions={c: llb.marshal(state) for c, _, state in layers},
+                       contexts=tuple(c for c, _, _ in layers), removal=removal, base_layers=base.layers,
+                       hoist=hoist, layers=len(layers))
+    if on_base and not removal and dockerfile.at_stage_start(text, step, hoist) and stagemerge.usable(base.image_config):
+        return on_stage_base(found, index, base, [(label, state) for _, label, state in layers])
+    return found
+
+
+def on_stage_base(found: StepLayers, index: int, base: StageResult, layers) -> StepLayers:
+    """`found` as one context: the stage's FROM image with the (label, state) layers merged on it."""
+    context = stagemerge.context_name(index)
+    merged = stagemerge.merged_base(llb.from_definition(base.definition), layers)
+    return dataclasses.replace(found, definitions={context: llb.marshal(merged)}, contexts=(context,),
+                               base_metadata=stagemerge.image_metadata(base.image_config, [l for l, _ in layers]))
 
 
 def plan_step(solver: Solver, text: str, step, index: int, base: StageResult, target: TargetEnv,
@@ -218,14 +247,15 @@ def other_layers(text: str, step, base: StageResult) -> int:
 
 
 def project_layer(stage: StageResult, base_state, target: TargetEnv, locked, context: str, total: int
-                  ) -> dict[str, object]:
-    """The project itself (uv sync, poetry install), built from the stage: the step's last layer."""
+                  ) -> list[tuple[str, str, object]]:
+    """The project itself (uv sync, poetry install), built from the stage: the step's last layer,
+    as [(context, label, state)]."""
     if not (locked and locked.project):
-        return {}
+        return []
     wheel = layerdefs.project_wheel_state(llb.from_definition(stage.definition), stage.env,
                                           locked.project_dir, locked.project)
     layer = layerdefs.project_layer_state(base_state, wheel, target, f"{total}/{total} {locked.project}")
-    return {context: llb.marshal(layer)}
+    return [(context, f"the project {locked.project}", layer)]
 
 
 def probe_target(solver: Solver, stage: StageResult, interpreter: tuple[str, str],
@@ -238,7 +268,7 @@ def probe_target(solver: Solver, stage: StageResult, interpreter: tuple[str, str
     return TargetEnv.from_probe(data)
 
 
-def delegate(client, config, rewritten: str, inputs, layer_inputs):
-    opts = delegate_opts(config, {f"context:{n}": f"input:{n}" for n in layer_inputs})
+def delegate(client, config, rewritten: str, inputs, layer_inputs, metadata: Mapping[str, str] = {}):
+    opts = delegate_opts(config, {**{f"context:{n}": f"input:{n}" for n in layer_inputs}, **metadata})
     defs = {**inputs, **layer_inputs, "dockerfile": dockerfile_input(rewritten)}
     return client.solve(frontend="dockerfile.v0", frontend_opt=opts, frontend_inputs=defs)

@@ -203,12 +203,14 @@ class Solver:
             return list(pool.map(fn, items))
 
     def solve_dockerfile(self, text: str, target: str, inputs: Mapping[str, object] = {},
-                         contexts: Mapping[str, object] = {}) -> StageResult:
+                         contexts: Mapping[str, object] = {}, metadata: Mapping[str, str] = {}) -> StageResult:
         """Solve `text` with BuildKit's Dockerfile frontend up to stage `target`.
 
-        `contexts` are named contexts (our layers) the text refers to with COPY --from.
+        `contexts` are named contexts (our layers) the text refers to with COPY --from (or FROM,
+        with their `input-metadata:` options in `metadata`).
         """
-        opts = delegate_opts(self.config, {"target": target, **{f"context:{n}": f"input:{n}" for n in contexts}})
+        opts = delegate_opts(self.config, {"target": target, **{f"context:{n}": f"input:{n}" for n in contexts},
+                                           **metadata})
         defs = {**inputs, **contexts, "dockerfile": dockerfile_input(text)}
         result = self.client.solve(frontend="dockerfile.v0", frontend_opt=opts, frontend_inputs=defs)
         ref = _single_ref(result)

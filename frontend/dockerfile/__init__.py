@@ -8,12 +8,12 @@
 from __future__ import annotations
 
 from .edit import build_env_prefix, has_syntax_directive, rewrite, stage_base, stage_layer_counts, stage_prefix
-from .hoist import hoist_point
+from .hoist import at_stage_start, hoist_point
 from .model import InstallOptions, InstallStep
 from .steps import find_install_steps
 
 __all__ = [
-    "InstallOptions", "InstallStep", "build_env_prefix", "find_install_steps", "has_syntax_directive",
+    "InstallOptions", "InstallStep", "at_stage_start", "build_env_prefix", "find_install_steps", "has_syntax_directive",
     "hoist_point", "rewrite",
     "stage_base", "stage_layer_counts", "stage_prefix",
 ]

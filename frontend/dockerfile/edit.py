@@ -16,13 +16,15 @@ def has_syntax_directive(text: str) -> bool:
 
 
 def rewrite(text: str, replacements: Mapping[int, tuple[str, ...]], *, link: bool = True,
-            removals: Mapping[int, str] | None = None, hoists: Mapping[int, int] | None = None) -> str:
+            removals: Mapping[int, str] | None = None, hoists: Mapping[int, int] | None = None,
+            bases: Mapping[int, str] | None = None) -> str:
     """The Dockerfile without its `# syntax=` line(s), each replaced step as COPY --link lines.
 
     `link=False` writes plain `COPY --from` lines (no MergeOp); `removals[step.key]` is an
     instruction put right before the step's COPY lines; `hoists[step.key]` is the line before
     which they go instead of the step's place (hoist.hoist_point), the step's `after` commands
-    staying where the step was.
+    staying where the step was. `bases[step.key]` names a context that holds the stage's FROM
+    image with the step's layers already on it: the stage starts FROM it, and no COPY is written.
     """
     doc = parse(text)
     # with nothing to replace, steps are not looked for: their errors (--user) must not stop a
@@ -33,16 +35,23 @@ def rewrite(text: str, replacements: Mapping[int, tuple[str, ...]], *, link: boo
     if unknown:
         raise ValueError(f"not install steps of this Dockerfile: {sorted(unknown)}")
     ends = {i.start: i.end for i in doc.instructions}
-    hoisted = {at: key for key, at in (hoists or {}).items() if key in steps}
+    hoisted = {at: key for key, at in (hoists or {}).items() if key in steps and key not in (bases or {})}
+    froms = {_stage_from(doc, steps[key].stage_index).start: (key, name) for key, name in (bases or {}).items()}
     out: list[str] = []
     index = 0
     while index < len(doc.lines):
+        if index in froms:
+            key, name = froms[index]
+            out.append(_from_context(doc, steps[key], name))
+            index = ends[index]
+            continue
         if index in hoisted:
             key = hoisted.pop(index)
             out.append(_copies(doc, replacements[key], link))
             continue
         if index in steps:
-            contexts = replacements[index] if index not in (hoists or {}) else ()
+            moved = index in (hoists or {}) or index in (bases or {})
+            contexts = () if moved else replacements[index]
             out.extend(_replacement(doc, steps[index], contexts, ends[index], link,
                                     (removals or {}).get(index)))
             index = ends[index]
@@ -50,6 +59,11 @@ def rewrite(text: str, replacements: Mapping[int, tuple[str, ...]], *, link: boo
             out.extend(() if index in doc.syntax_lines else (doc.lines[index],))
             index += 1
     return "".join(out)
+
+
+def _from_context(doc: Document, step: InstallStep, context: str) -> str:
+    """`FROM context [AS name]`: the stage's FROM line on the context that replaces its image."""
+    return f"FROM {context}" + (f" AS {step.stage_name}" if step.stage_name else "") + doc.newline
 
 
 def _replacement(doc: Document, step: InstallStep, contexts: tuple[str, ...], end: int, link: bool,
@@ -77,15 +91,15 @@ def run_line(step: InstallStep, command: str) -> str:
     return " ".join(("RUN",) + step.run_flags + (command,))
 
 
-def stage_prefix(text: str, step: InstallStep,
-                 earlier: Mapping[int, tuple[str, ...]] | None = None) -> tuple[str, str]:
+def stage_prefix(text: str, step: InstallStep, earlier: Mapping[int, tuple[str, ...]] | None = None,
+                 bases: Mapping[int, str] | None = None) -> tuple[str, str]:
     """The Dockerfile up to the step (its `before` commands run), and the stage to build.
 
-    `earlier` maps steps already built to their contexts: they are replaced as in `rewrite`, so
-    that the stage holds their layers rather than running them as written.
+    `earlier` maps steps already built to their contexts: they are replaced as in `rewrite` (with
+    its `bases`), so that the stage holds their layers rather than running them as written.
     """
     if earlier:
-        text, step = _rewritten_step(text, step, earlier)
+        text, step = _rewritten_step(text, step, earlier, bases)
     doc = parse(text)
     _check_step(doc, step)
     body, target = _cut(doc, step, step.key)
@@ -94,14 +108,15 @@ def stage_prefix(text: str, step: InstallStep,
     return body, target
 
 
-def _rewritten_step(text: str, step: InstallStep, earlier: Mapping[int, tuple[str, ...]]):
+def _rewritten_step(text: str, step: InstallStep, earlier: Mapping[int, tuple[str, ...]],
+                    bases: Mapping[int, str] | None = None):
     """`text` with the `earlier` steps replaced, and `step` as found in it.
 
     The steps left keep their order (the commands around a replaced step never install), so the
     step is the one at the same position among those not replaced.
     """
     left = [s.key for s in find_install_steps(text, "Dockerfile") if s.key not in earlier]
-    rewritten = rewrite(text, earlier)
+    rewritten = rewrite(text, earlier, bases=bases)
     return rewritten, find_install_steps(rewritten, "Dockerfile")[left.index(step.key)]
 
 

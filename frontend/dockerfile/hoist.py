@@ -44,6 +44,16 @@ def hoist_point(text: str, step: InstallStep, prefixes: tuple[str, ...]) -> int 
     return point
 
 
+def at_stage_start(text: str, step: InstallStep, hoist: int | None) -> bool:
+    """Whether the step's layers can go right on the stage's FROM image: nothing before the
+    install in its RUN, and every instruction between the FROM and the step crossable (`hoist`
+    is the step's hoist_point, or None when nothing can be crossed)."""
+    if step.before:
+        return False
+    stage = _stage(parse(text), step)
+    return bool(stage) and stage[0].start == (step.key if hoist is None else hoist)
+
+
 def _stage(doc: Document, step: InstallStep) -> list[Instruction]:
     """The instructions of the step's stage after its FROM, up to and including the step."""
     froms = [i for i, instr in enumerate(doc.instructions) if instr.keyword == "from"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from frontend.dockerfile import find_install_steps, hoist_point, rewrite
+from frontend.dockerfile import at_stage_start, find_install_steps, hoist_point, rewrite, stage_prefix
 
 PREFIXES = ("/usr/local/lib/python3.13/site-packages", "/usr/local/bin", "/usr/local/include/python3.13",
             "/usr/local")
@@ -68,3 +68,33 @@ def test_two_steps_of_one_stage_each_go_no_lower_than_the_run_before():
     assert hoists == {first.key: 1, second.key: 3}
     assert rewrite(text, {first.key: ("a",), second.key: ("b",)}, hoists=hoists) == (
         HEAD + "COPY --link --from=a / /\nCOPY a.txt /app/\nCOPY --link --from=b / /\nCOPY b.txt /app/\n")
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("WORKDIR /app\nCOPY r.txt .\nRUN pip install -r r.txt\n", True),  # everything crossed
+    ("RUN pip install -r /r.txt\n", True),  # right after the FROM
+    ("RUN apt-get update\nCOPY r.txt /app/\nRUN pip install -r /app/r.txt\n", False),  # a RUN stays below
+    ("COPY . /\nRUN pip install -r /r.txt\n", False),  # a COPY into the prefix stays below
+    ("RUN apt-get update && pip install -r /r.txt\n", False),  # commands before the install
+])
+def test_at_stage_start(body, expected):
+    text = HEAD + body
+    step, = find_install_steps(text, "Dockerfile")
+    assert at_stage_start(text, step, hoist_point(text, step, PREFIXES)) is expected
+
+
+def test_a_stage_on_its_merged_base_starts_from_it_and_keeps_the_rest():
+    text = ("ARG V=3.13\nFROM python:$V \\\n  AS App\nARG EXTRA\nWORKDIR /app\nCOPY r.txt .\n"
+            "RUN pip install -r r.txt && rm r.txt\nCOPY . .\nFROM app AS test\nRUN pytest\n")
+    step, = find_install_steps(text, "Dockerfile")
+    assert rewrite(text, {step.key: ("pylayers-1-base",)}, hoists={step.key: 3},
+                   bases={step.key: "pylayers-1-base"}) == (
+        "ARG V=3.13\nFROM pylayers-1-base AS app\nARG EXTRA\nWORKDIR /app\nCOPY r.txt .\nRUN rm r.txt\n"
+        "COPY . .\nFROM app AS test\nRUN pytest\n")
+
+
+def test_a_later_stage_is_solved_on_the_merged_base_of_an_earlier_one():
+    text = HEAD + "RUN pip install -r /a.txt\nFROM python:3.13\nRUN pip install -r /b.txt\n"
+    first, second = find_install_steps(text, "Dockerfile")
+    body, target = stage_prefix(text, second, {first.key: ("pylayers-1-base",)}, {first.key: "pylayers-1-base"})
+    assert body == "FROM pylayers-1-base\nFROM python:3.13 AS pylayers-stage\n" and target == "pylayers-stage"
