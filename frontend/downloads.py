@@ -24,9 +24,11 @@ NETRC_PATH = "/run/pylayers/netrc"
 SCRIPT_DIR = "/pylayers-fetch"
 OUT_DIR = "/pylayers-out"
 FAILED = ".failed"  # suffix of the file that says why a page could not be fetched
-# the fixed environment of pylayers' own execs (downloads, installs): nothing of the stage's ENV
+# the fixed environment of pylayers' own execs (downloads, installs): nothing of the stage's ENV.
+# PYTHONHASHSEED=0: the installer compiles with a fixed seed, and would otherwise start itself again
+# with it (a second interpreter start and import for each of the N package layers of a cold build)
 INSTALL_ENV = ("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8",
-               "PYTHONDONTWRITEBYTECODE=1")
+               "PYTHONDONTWRITEBYTECODE=1", "PYTHONHASHSEED=0")
 
 
 @dataclass(frozen=True)
