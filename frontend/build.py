@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from . import config as config_mod
-from . import dockerfile, layerdefs, llb, lockstep, preinstalled, stagemerge, stepwheels
+from . import dockerfile, layerdefs, llb, lockstep, prebuild, preinstalled, stagemerge, stepwheels
 from .downloads import SecretDownloads
 from .errors import FrontendError, InputError, InputErrors, SourceLines
 from .plan import LayerCount, LayerPlan, check_total, default_budget, plan_layers
@@ -203,13 +203,16 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
         locked = lockstep.locked_wheels(solver, stage, step, name, target) if step.lock else None
         packages = locked.packages if locked else stepwheels.requirement_wheels(solver, stage, step, name, target,
                                                                                 text, sdists)
-    plan, solver = plan_step(solver, text, step, index, base, target, packages, sdists)
+    plan, solver, sizes = plan_step(solver, text, step, index, base, target, packages, sdists)
     total = len(plan.layers) + bool(locked and locked.project)
     below = ([(f"pylayers-{index}-env", f"the environment {environment.path}",
                layerdefs.at_path(new_env, environment.path))] if new_env is not None else [])
     layers = [*below, *((layer.context, layer.label, layerdefs.layer_state(
         base_state, layer, target, f"{i}/{total}", solver.downloads, sdists)) for i, layer in enumerate(plan.layers, 1)),
               *project_layer(stage, base_state, target, locked, f"pylayers-{index}-project", total)]
+    with phase(f"step {index}: layers built in turn"):
+        prebuild.prebuild(solver, [(sum(sizes.get(p.name, 0) for p in layer.packages), state)
+                                   for layer, (_, _, state) in zip(plan.layers, layers[len(below):])])
     removal = preinstalled.removal_run(target.interpreter, preinstalled.replaced(target.installed, packages))
     hoist = None if removal else dockerfile.hoist_point(text, step, tuple(target.scheme.values()))
     found = StepLayers(plan=plan, definitions={c: llb.marshal(state) for c, _, state in layers},
@@ -229,15 +232,18 @@ def on_stage_base(found: StepLayers, index: int, base: StageResult, layers) -> S
 
 
 def plan_step(solver: Solver, text: str, step, index: int, base: StageResult, target: TargetEnv,
-              packages: tuple[PackageChoice, ...], sdists: SdistBuilds | None = None) -> tuple[LayerPlan, Solver]:
+              packages: tuple[PackageChoice, ...], sdists: SdistBuilds | None = None
+              ) -> tuple[LayerPlan, Solver, dict[str, int]]:
     """The step's layer plan, within the layer budget, once the wheels are here and do not clash;
-    and the solver whose downloads the layers use (a wheel that needed a second try keeps it)."""
+    the solver whose downloads the layers use (a wheel that needed a second try keeps it); and
+    the bytes each wheel installs."""
     with phase(f"step {index}: wheels fetched, overlapping files checked"):
-        solver = stepwheels.fetch_and_check(solver, llb.from_definition(base.definition), packages, target, sdists)
+        solver, sizes = stepwheels.fetch_and_check(solver, llb.from_definition(base.definition), packages,
+                                                   target, sdists)
     budget = solver.config.max_layers or default_budget(other_layers(text, step, base))
     volatile = tuple(dict.fromkeys((*solver.config.volatile, *(p.name for p in packages if p.local))))
     plan = plan_layers(packages, prefix=f"pylayers-{index}", volatile=volatile, max_layers=budget)
-    return plan, solver
+    return plan, solver, sizes
 
 
 def other_layers(text: str, step, base: StageResult) -> int:

@@ -7,7 +7,8 @@ two files are the same; when they differ, the result would depend on an order no
 the build fails with the packages and paths.
 
 SCRIPT runs in the target (stdlib only, Python 3.9+) with every wheel of the step mounted. It
-reads each wheel's zip directory (not its data): the path each entry installs to (the scheme's
+reads each wheel's zip directory (not its data), and writes how many bytes each wheel installs
+(prebuild.py builds the biggest layers first) and the path each entry installs to (the scheme's
 purelib/platlib, `.data/<key>/` entries under that key's path) with its CRC-32 and size as the
 content's identity, plus the console/gui scripts of entry_points.txt (identity: the entry point).
 Limits: files a package creates when it runs are not seen, and a `.data/headers` path uses the
@@ -25,7 +26,7 @@ from .resolve.wheels import PackageChoice
 SCRIPT = r"""
 import configparser, json, os, posixpath, sys, zipfile
 scheme = json.loads(sys.argv[1])
-owners = {}
+owners, sizes = {}, {}
 for arg in sys.argv[3:]:
     name, path = arg.split("=", 1)
     if os.path.isdir(path):  # a wheel built from an sdist: the one wheel of the directory
@@ -62,12 +63,16 @@ for arg in sys.argv[3:]:
                 if parser.has_section(section):
                     for key, value in parser.items(section):
                         files[posixpath.join(scheme["scripts"], key.strip())] = "entry:" + value.strip()
+        sizes[name] = sum(i.file_size for i in infos)
     for target, identity in files.items():
         owners.setdefault(target, []).append([name, identity])
 with open(sys.argv[2], "w") as out:
     json.dump({p: o for p, o in sorted(owners.items()) if len(o) > 1}, out, sort_keys=True)
+with open(os.path.join(os.path.dirname(sys.argv[2]), "sizes.json"), "w") as out:
+    json.dump(sizes, out, sort_keys=True)
 """
 RESULT_FILE = "overlaps.json"
+SIZES_FILE = "sizes.json"  # {package name: bytes its wheel holds uncompressed}
 SHOWN_PATHS = 3
 
 
@@ -92,6 +97,15 @@ def _message(names: tuple[str, ...], paths: list[str], versions: dict[str, str])
     return (f"{who} install the same files with different content: {shown}. pip would keep the "
             "copy of whichever it installs last, so the image would depend on install order: pin "
             "only one of them, or build with --build-arg PYLAYERS_DISABLE=1")
+
+
+def sizes(data: bytes) -> dict[str, int]:
+    """SIZES_FILE read: how much each wheel installs (what its layer's build costs, roughly)."""
+    try:
+        found = json.loads(data)
+        return {str(k): int(v) for k, v in found.items()}
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise FrontendError(f"the overlap check printed invalid sizes ({exc}): {data[:200]!r}") from None
 
 
 def check(data: bytes, packages: Sequence[PackageChoice]) -> None:

@@ -69,6 +69,10 @@ class Solver:
         result = self.client.solve(definition=llb.marshal(state), cache_imports=self.cache_imports())
         return _single_ref(result).id
 
+    def build_state(self, state) -> None:
+        """Solve an LLB state and build it now (evaluate): its result is then in BuildKit's cache."""
+        self.client.solve(definition=llb.marshal(state), cache_imports=self.cache_imports(), evaluate=True)
+
     def read(self, ref_id: str, path: str) -> bytes:
         return self.client.read_file(ref_id, path)
 

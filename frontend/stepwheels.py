@@ -62,8 +62,9 @@ def _env_map(env: tuple[str, ...]) -> dict[str, str]:
 
 
 def fetch_and_check(solver: Solver, base_state, packages: tuple[PackageChoice, ...], target: TargetEnv,
-                    sdists: SdistBuilds | None = None) -> Solver:
-    """Fails when two wheels ship one path with different content (see overlaps.py).
+                    sdists: SdistBuilds | None = None) -> tuple[Solver, dict[str, int]]:
+    """Fails when two wheels ship one path with different content (see overlaps.py); the solver
+    to go on with and how many bytes each wheel installs (none known for a single wheel).
 
     The check mounts every wheel, so it is where they are downloaded (one wheel: its download is
     solved alone). BuildKit does not retry a download; when this fails, each wheel is fetched
@@ -71,23 +72,23 @@ def fetch_and_check(solver: Solver, base_state, packages: tuple[PackageChoice, .
     of sdists were built while resolving.)
     """
     if not packages:
-        return solver
+        return solver, {}
     try:
-        check_overlaps(solver, base_state, packages, target, sdists)
+        return solver, check_overlaps(solver, base_state, packages, target, sdists)
     except GatewayError:
         solver = solver.refetch_wheels([p for p in packages if not (p.sdist or p.local)])
-        check_overlaps(solver, base_state, packages, target, sdists)
-    return solver
+        return solver, check_overlaps(solver, base_state, packages, target, sdists)
 
 
 def check_overlaps(solver: Solver, base_state, packages: tuple[PackageChoice, ...], target: TargetEnv,
-                   sdists: SdistBuilds | None = None) -> None:
+                   sdists: SdistBuilds | None = None) -> dict[str, int]:
     if len(packages) == 1:
         pkg = packages[0]
         if pkg.sdist or pkg.local:  # built while resolving
-            return
+            return {}
         wheel = solver.downloads.file(layerdefs.wheel_fetch(pkg))
         solver.client.stat_file(solver.solve_state(wheel), "/" + pkg.filename)
-        return
+        return {}
     ref = solver.solve_state(layerdefs.overlap_state(base_state, packages, target, solver.downloads, sdists))
     overlaps.check(solver.read(ref, "/" + overlaps.RESULT_FILE), packages)
+    return overlaps.sizes(solver.read(ref, "/" + overlaps.SIZES_FILE))

@@ -1,0 +1,43 @@
+"""overlaps.SCRIPT run by this interpreter on two small wheels: the clashes and the sizes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from frontend import overlaps
+from frontend.errors import FrontendError
+from frontend.resolve.wheels import PackageChoice
+
+SCHEME = {k: f"/usr/local/{k}" for k in ("purelib", "platlib", "headers", "scripts", "data")}
+
+
+def wheel(path, name: str, files: dict[str, bytes]):
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(f"{name}-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n")
+        for entry, data in files.items():
+            zf.writestr(entry, data)
+    return path
+
+
+def test_clashing_files_are_found_and_each_wheel_says_how_much_it_installs(tmp_path):
+    a = wheel(tmp_path / "a.whl", "a", {"shared/x.py": b"one", "a/big.bin": b"0" * 1000})
+    b = wheel(tmp_path / "b.whl", "b", {"shared/x.py": b"two"})
+    out = tmp_path / "out"
+    out.mkdir()
+    subprocess.run([sys.executable, "-c", overlaps.SCRIPT, json.dumps(SCHEME), str(out / overlaps.RESULT_FILE),
+                    f"a={a}", f"b={b}"], check=True)
+    wheel_info = len("Wheel-Version: 1.0\nRoot-Is-Purelib: true\n")
+    assert overlaps.sizes((out / overlaps.SIZES_FILE).read_bytes()) == {"a": 1003 + wheel_info, "b": 3 + wheel_info}
+    packages = [PackageChoice(n, "1.0", f"{n}.whl", f"https://x/{n}.whl", "0" * 64, "py3-none-any") for n in "ab"]
+    with pytest.raises(FrontendError, match="a==1.0 and b==1.0 install the same files .*/usr/local/purelib/shared/x.py"):
+        overlaps.check((out / overlaps.RESULT_FILE).read_bytes(), packages)
+
+
+def test_sizes_that_are_not_json_are_an_error():
+    with pytest.raises(FrontendError, match="invalid sizes"):
+        overlaps.sizes(b"not json")
