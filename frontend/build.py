@@ -199,20 +199,26 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
                                                        step.network))
     sdists = SdistBuilds(solver, lambda: solver.solve_dockerfile(*dockerfile.build_env_prefix(text, step), inputs),
                          step.network, stage)
+    locked = lockstep.locked_wheels(solver, stage, step, name, target) if step.lock else None
+    extra = bool(locked and locked.project)
+
+    def ready(packages) -> tuple[LayerPlan, Solver]:  # wheels checked, layers planned and built
+        plan, checked, sizes = plan_step(solver, text, step, index, base, target, packages, sdists)
+        with phase(f"step {index}: layers built in turn"):
+            prebuild.prebuild(checked, [(sum(sizes.get(p.name, 0) for p in layer.packages), state) for layer, (_, _, state)
+                                        in zip(plan.layers, package_layers(plan, base_state, target, extra, checked, sdists))])
+        return plan, checked
+
+    ahead = prebuild.Ahead(ready)  # started on the pinned wheels while their dependencies are checked
     with phase(f"step {index}: wheels chosen"):
-        locked = lockstep.locked_wheels(solver, stage, step, name, target) if step.lock else None
         packages = locked.packages if locked else stepwheels.requirement_wheels(solver, stage, step, name, target,
-                                                                                text, sdists)
-    plan, solver, sizes = plan_step(solver, text, step, index, base, target, packages, sdists)
-    total = len(plan.layers) + bool(locked and locked.project)
+                                                                                text, sdists, early=ahead.start)
+    plan, solver = ahead.result(packages)
+    total = len(plan.layers) + extra
     below = ([(f"pylayers-{index}-env", f"the environment {environment.path}",
                layerdefs.at_path(new_env, environment.path))] if new_env is not None else [])
-    layers = [*below, *((layer.context, layer.label, layerdefs.layer_state(
-        base_state, layer, target, f"{i}/{total}", solver.downloads, sdists)) for i, layer in enumerate(plan.layers, 1)),
+    layers = [*below, *package_layers(plan, base_state, target, extra, solver, sdists),
               *project_layer(stage, base_state, target, locked, f"pylayers-{index}-project", total)]
-    with phase(f"step {index}: layers built in turn"):
-        prebuild.prebuild(solver, [(sum(sizes.get(p.name, 0) for p in layer.packages), state)
-                                   for layer, (_, _, state) in zip(plan.layers, layers[len(below):])])
     removal = preinstalled.removal_run(target.interpreter, preinstalled.replaced(target.installed, packages))
     hoist = None if removal else dockerfile.hoist_point(text, step, tuple(target.scheme.values()))
     found = StepLayers(plan=plan, definitions={c: llb.marshal(state) for c, _, state in layers},
@@ -221,6 +227,15 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
     if on_base and not removal and dockerfile.at_stage_start(text, step, hoist) and stagemerge.usable(base.image_config):
         return on_stage_base(found, index, base, [(label, state) for _, label, state in layers])
     return found
+
+
+def package_layers(plan: LayerPlan, base_state, target: TargetEnv, extra: bool, solver: Solver,
+                   sdists: SdistBuilds | None) -> list[tuple[str, str, object]]:
+    """(context, label, state) of each layer of the plan (`extra`: the project's layer follows)."""
+    total = len(plan.layers) + extra
+    return [(layer.context, layer.label, layerdefs.layer_state(base_state, layer, target, f"{i}/{total}",
+                                                               solver.downloads, sdists))
+            for i, layer in enumerate(plan.layers, 1)]
 
 
 def on_stage_base(found: StepLayers, index: int, base: StageResult, layers) -> StepLayers:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Sequence
+from typing import Callable, Generic, Hashable, Sequence, TypeVar
 
 from . import llb
 from .errors import FrontendError
@@ -67,3 +67,36 @@ def prebuild(solver, layers: Sequence[tuple[int, object]]) -> None:
         list(pool.map(build, batches(layers)))
     if failed:
         log.info("building the layers in turn stopped: %s", failed[0])
+
+
+T = TypeVar("T")
+
+
+class Ahead(Generic[T]):
+    """`work(x)` started early on a guess of x, in a thread; its result is used when x turns out
+    to be the guess (else it is waited for, never two at once, and `work` runs on the real x).
+
+    The pinned path starts checking and building the chosen wheels while their dependencies
+    (PEP 658 metadata) are checked: nearly always those wheels are the answer."""
+
+    def __init__(self, work: Callable[[Hashable], T]) -> None:
+        self.work = work
+        self.guess: Hashable | None = None
+        self.pool: ThreadPoolExecutor | None = None
+        self.future = None
+
+    def start(self, guess: Hashable) -> None:
+        if self.future is None:
+            self.guess, self.pool = guess, ThreadPoolExecutor(max_workers=1)
+            self.future = self.pool.submit(self.work, guess)
+
+    def result(self, actual: Hashable) -> T:
+        if self.future is None:
+            return self.work(actual)
+        try:
+            if actual == self.guess:
+                return self.future.result()
+            self.future.exception()
+            return self.work(actual)
+        finally:
+            self.pool.shutdown()

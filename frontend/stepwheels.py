@@ -22,7 +22,9 @@ from .target import TargetEnv
 
 
 def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, target: TargetEnv, text: str,
-                       sdists: SdistBuilds | None = None):
+                       sdists: SdistBuilds | None = None, early=None):
+    """The step's packages; `early(packages)` is called with what they will be, if all are pinned,
+    before their dependencies are checked (which may still fail or add packages)."""
     env = {**step_args(text, step, solver.config.build_args), **_env_map(stage.env)}  # a RUN's environment
     sets = read_requirements(solver, stage, step, name, env)
     local = build_locals(sdists, stage.workdir, sets, target.markers) if sdists else LocalPackages((), ())
@@ -30,7 +32,8 @@ def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, targ
         return local.choices
     chosen = choose_wheels(solver.fetch_pages, local.requirement_sets(sets), step.options, target, env,
                            fetch_files=solver.fetch_files, wheel_metadata=solver.wheel_metadata,
-                           sdist_metadata=sdists and sdists.metadata)
+                           sdist_metadata=sdists and sdists.metadata,
+                           early=early and (lambda chosen: early((*chosen, *local.choices))))
     return (*chosen, *local.choices)
 
 

@@ -45,9 +45,11 @@ class InstallOptions(Protocol):
 def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet], options: InstallOptions,
                   target: Target, env: Mapping[str, str] | Iterable[str],
                   fetch_files: FetchFiles | None = None, wheel_metadata: WheelMetadata | None = None,
-                  sdist_metadata: SdistMetadata | None = None) -> tuple[PackageChoice, ...]:
+                  sdist_metadata: SdistMetadata | None = None,
+                  early: Callable[[tuple[PackageChoice, ...]], None] | None = None) -> tuple[PackageChoice, ...]:
     """The wheel (or sdist) of every pin that applies to the target, sorted by name; InputError(s)
-    otherwise. `sdist_metadata` builds the chosen sdists, for their dependencies."""
+    otherwise. `sdist_metadata` builds the chosen sdists, for their dependencies. All pinned,
+    `early` hears of the choice before the dependencies are checked."""
     env = environment(env)
     errors: list[InputError] = []
     pins, merge_errors = merge_pins(_applicable((p for s in requirement_sets for p in s.pins), target,
@@ -74,6 +76,9 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
         except InputError as exc:
             errors.append(exc)
     raise_errors(errors)
+    choices.sort(key=lambda c: c.name)
+    if early is not None:
+        early(tuple(choices))
     if fetch_files is not None and not options.no_deps:
         try:
             check_dependencies(fetch_files, choices, pins, target, fetch_all=fetch_all,
@@ -83,7 +88,7 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
             if resolution.hash_mode or not any(isinstance(e, MissingDependency) for e in found):
                 raise
             return resolution(pins, constraints)  # pip installs the dependencies not pinned
-    return tuple(sorted(choices, key=lambda c: c.name))
+    return tuple(choices)
 
 
 class _Resolution:

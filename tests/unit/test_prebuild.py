@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from frontend import llb, prebuild
 from frontend.errors import FrontendError
 
@@ -59,3 +61,26 @@ def test_a_few_layers_are_left_to_buildkit():
     solver = Solver()
     prebuild.prebuild(solver, [(MB, _layer(f"/l{i}")) for i in range(prebuild.MIN_LAYERS - 1)])
     assert solver.built == []
+
+
+def test_ahead_uses_the_early_result_when_the_guess_was_right_and_redoes_it_otherwise():
+    calls = []
+
+    def work(x):
+        calls.append(x)
+        if x == "bad":
+            raise FrontendError("clash")
+        return x * 2
+
+    right = prebuild.Ahead(work)
+    right.start("ab")
+    assert right.result("ab") == "abab" and calls == ["ab"]
+    wrong = prebuild.Ahead(work)
+    wrong.start("bad")  # its error is not the answer: the real input is another one
+    assert wrong.result("cd") == "cdcd" and calls == ["ab", "bad", "cd"]
+    never = prebuild.Ahead(work)
+    assert never.result("ef") == "efef"
+    failing = prebuild.Ahead(work)
+    failing.start("bad")
+    with pytest.raises(FrontendError, match="clash"):
+        failing.result("bad")

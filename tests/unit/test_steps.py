@@ -297,3 +297,15 @@ def test_only_binary_of_the_run_line_forbids_the_sdist():
 def test_no_binary_builds_a_pinned_package_from_its_sdist_where_a_wheel_fits():
     (flask,) = run({REQ: "--no-binary flask\nflask==3.1.3\n"})
     assert (flask.filename, flask.sdist) == ("flask-3.1.3.tar.gz", True)
+
+
+def test_early_hears_of_the_pinned_choice_before_the_dependency_check():
+    heard, checked = [], []
+
+    def fetch_files(items):
+        checked.append(len(heard))  # what early had heard by the time metadata was fetched
+        return [b"Metadata-Version: 2.1\nName: flask\nVersion: 3.1.3\n" for _ in items]
+
+    choices = choose_wheels(Index(PAGES), reqs({REQ: "flask==3.1.3\n"}), Options(), Target(), {},
+                            fetch_files=fetch_files, wheel_metadata=fetch_files, early=heard.append)
+    assert heard == [choices] and checked and checked[0] == 1
