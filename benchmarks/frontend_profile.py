@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent import futures
 from pathlib import Path
@@ -49,14 +50,18 @@ BUILDKIT_LIMITS = (("grpc.max_receive_message_length", 16 << 20), ("grpc.max_sen
 STAGE_CONFIG = {"config": {"Env": ["PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin"], "WorkingDir": "/app"}}
 
 
-def release_doc(name: str, version: str) -> bytes:
+def page(name: str, version: str) -> bytes:
+    """A PEP 503 project page with the pinned version's wheel and its PEP 658 metadata file."""
     filename = f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
-    return json.dumps({
-        "info": {"requires_dist": []},
-        "urls": [{"filename": filename, "url": f"https://files.pythonhosted.org/packages/xx/{filename}",
-                  "digests": {"sha256": hashlib.sha256(filename.encode()).hexdigest()},
-                  "requires_python": ">=3.8", "yanked": False, "size": 123456}],
-    }).encode()
+    sha = hashlib.sha256(filename.encode()).hexdigest()
+    meta = hashlib.sha256(metadata(name, version)).hexdigest()
+    return (f'<html><body><a href="https://files.pythonhosted.org/packages/xx/{filename}#sha256={sha}" '
+            f'data-requires-python="&gt;=3.8" data-dist-info-metadata="sha256={meta}" '
+            f'data-core-metadata="sha256={meta}">{filename}</a></body></html>').encode()
+
+
+def metadata(name: str, version: str) -> bytes:
+    return f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
 
 
 class Bridge(gateway_pb2_grpc.LLBBridgeServicer):
@@ -64,9 +69,12 @@ class Bridge(gateway_pb2_grpc.LLBBridgeServicer):
 
     def __init__(self, pins: int, probe: bytes) -> None:
         self.names = [f"package-{i:03d}" for i in range(pins)]
-        self.requirements = "".join(f"{n}==1.{i}\n" for i, n in enumerate(self.names)).encode()
+        self.versions = {n: f"1.{i}" for i, n in enumerate(self.names)}
+        self.requirements = "".join(f"{n}=={v}\n" for n, v in self.versions.items()).encode()
         self.probe = probe
         self.delegated_at: float | None = None
+        self.refs: dict[str, dict[str, str]] = {}  # ref id -> {file name: URL} of its http sources
+        self.lock = threading.Lock()
 
     def Ping(self, request, context):
         caps = ("solve.base", "solve.inlinereturn", "resolveimage", "readfile", "return", "frontend.inputs")
@@ -84,30 +92,40 @@ class Bridge(gateway_pb2_grpc.LLBBridgeServicer):
             ref = gateway_pb2.Ref(id="stage")
             meta = {"containerimage.config": json.dumps(STAGE_CONFIG).encode()}
             return gateway_pb2.SolveResponse(result=gateway_pb2.Result(ref=ref, metadata=meta))
-        return gateway_pb2.SolveResponse(result=gateway_pb2.Result(ref=gateway_pb2.Ref(id=self._ref_id(request))))
-
-    @staticmethod
-    def _ref_id(request) -> str:
+        files = {}
         for raw in getattr(request.Definition, "def"):
             op = ops_pb2.Op.FromString(raw)
-            if op.WhichOneof("op") == "source":
-                return "src:" + op.source.identifier
-            if op.WhichOneof("op") == "exec":
-                return "probe"
-        return "other"
+            if op.WhichOneof("op") == "source" and op.source.identifier.startswith("https://"):
+                files[op.source.attrs.get("http.filename", "")] = op.source.identifier
+        with self.lock:
+            ref = f"ref-{len(self.refs)}"
+            self.refs[ref] = files
+        return gateway_pb2.SolveResponse(result=gateway_pb2.Result(ref=gateway_pb2.Ref(id=ref)))
 
     def ReadFile(self, request, context):
         ref, path = request.Ref, request.FilePath
-        if ref.startswith("src:local://"):
-            return gateway_pb2.ReadFileResponse(Data=DOCKERFILE.encode())
-        if ref == "probe":
-            return gateway_pb2.ReadFileResponse(Data=self.probe)
         if ref == "stage" and path.endswith("requirements.txt"):
             return gateway_pb2.ReadFileResponse(Data=self.requirements)
-        if ref.startswith("src:https://pypi.org/pypi/"):
-            name, version = ref.split("/pypi/", 1)[1].split("/")[:2]
-            return gateway_pb2.ReadFileResponse(Data=release_doc(name, version))
+        if path.endswith("/probe.json"):
+            return gateway_pb2.ReadFileResponse(Data=self.probe)
+        if path.endswith("/overlaps.json"):
+            return gateway_pb2.ReadFileResponse(Data=b"{}")
+        if path.endswith("/sizes.json"):
+            return gateway_pb2.ReadFileResponse(Data=json.dumps(dict.fromkeys(self.names, 100_000)).encode())
+        if path.endswith("Dockerfile"):
+            return gateway_pb2.ReadFileResponse(Data=DOCKERFILE.encode())
+        url = self.refs.get(ref, {}).get(path.lstrip("/"))
+        if url and "/simple/" in url:
+            name = url.rstrip("/").rsplit("/", 1)[1]
+            return gateway_pb2.ReadFileResponse(Data=page(name, self.versions[name]))
+        if url and url.endswith(".metadata"):
+            name, version = url.rsplit("/", 1)[1].split("-")[:2]
+            name = name.replace("_", "-")
+            return gateway_pb2.ReadFileResponse(Data=metadata(name, version))
         context.abort(grpc.StatusCode.NOT_FOUND, f"open {path}: no such file or directory")
+
+    def StatFile(self, request, context):
+        return gateway_pb2.StatFileResponse(stat=gateway_pb2.FileStat(path=request.Path, size=1))
 
     def Return(self, request, context):
         return gateway_pb2.ReturnResponse()
