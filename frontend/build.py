@@ -199,21 +199,23 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
                                                        step.network))
     sdists = SdistBuilds(solver, lambda: solver.solve_dockerfile(*dockerfile.build_env_prefix(text, step), inputs),
                          step.network, stage)
-    locked = lockstep.locked_wheels(solver, stage, step, name, target) if step.lock else None
-    extra = bool(locked and locked.project)
+    locked = None
 
     def ready(packages) -> tuple[LayerPlan, Solver]:  # wheels checked, layers planned and built
         plan, checked, sizes = plan_step(solver, text, step, index, base, target, packages, sdists)
+        states = package_layers(plan, base_state, target, bool(locked and locked.project), checked, sdists)
         with phase(f"step {index}: layers built in turn"):
-            prebuild.prebuild(checked, [(sum(sizes.get(p.name, 0) for p in layer.packages), state) for layer, (_, _, state)
-                                        in zip(plan.layers, package_layers(plan, base_state, target, extra, checked, sdists))])
+            prebuild.prebuild(checked, [(sum(sizes.get(p.name, 0) for p in layer.packages), state)
+                                        for layer, (_, _, state) in zip(plan.layers, states)])
         return plan, checked
 
     ahead = prebuild.Ahead(ready)  # started on the pinned wheels while their dependencies are checked
     with phase(f"step {index}: wheels chosen"):
+        locked = lockstep.locked_wheels(solver, stage, step, name, target) if step.lock else None
         packages = locked.packages if locked else stepwheels.requirement_wheels(solver, stage, step, name, target,
                                                                                 text, sdists, early=ahead.start)
     plan, solver = ahead.result(packages)
+    extra = bool(locked and locked.project)
     total = len(plan.layers) + extra
     below = ([(f"pylayers-{index}-env", f"the environment {environment.path}",
                layerdefs.at_path(new_env, environment.path))] if new_env is not None else [])
