@@ -27,7 +27,9 @@ def context_name(index: int) -> str:
 
 def usable(image_config: Mapping[str, object]) -> bool:
     """Whether a stage may start FROM the merge instead of its image: the image config is known,
-    and has no ONBUILD triggers (the Dockerfile frontend would run them again, on the packages)."""
+    and holds no ONBUILD triggers, which the Dockerfile frontend would run again on the packages.
+    (Solving `FROM image` runs an image's triggers and leaves them out of the result's config, so
+    the FROM result given here has none; the check guards a config that would still have some.)"""
     config = image_config.get("config")
     return isinstance(config, dict) and not config.get("OnBuild")
 
