@@ -41,6 +41,7 @@ class StepLayers:
     layers: int = 0  # package layers (with the environment's and the project's)
     base_metadata: str | None = None  # set when the only context is the stage's FROM image with
     # the layers merged on it (stagemerge.py): that context's input-metadata (its image config)
+    whole_stage: bool = False  # with base_metadata: the context is the whole stage, not its start
 
 
 def build(client, fenv):
@@ -61,10 +62,12 @@ def build_dockerfile(client, config, solver: Solver, inputs, name: str, text: st
     per_stage = [s.stage_index for s in steps]
     on_base = {s.key for s in steps if link and config.merge and "mergeop" in client.llb_caps
                and per_stage.count(s.stage_index) == 1}
+    whole = "diffop" in client.llb_caps
     results: dict[int, StepLayers] = {}
     for index, step in enumerate(steps, start=1):
         try:
-            result = build_step(solver, text, name, step, index, inputs, dict(results), on_base=step.key in on_base)
+            result = build_step(solver, text, name, step, index, inputs, dict(results), on_base=step.key in on_base,
+                                whole=whole)
         except FrontendError as exc:  # a failed fetch or resolution: show the install step's RUN
             if exc.source is None and not isinstance(exc, (InputError, InputErrors)):
                 exc.source = SourceLines(name, text.encode("utf-8"), ((step.line, step.line),))
@@ -76,15 +79,20 @@ def build_dockerfile(client, config, solver: Solver, inputs, name: str, text: st
     rewritten = dockerfile.rewrite(text, {k: r.contexts for k, r in results.items()}, link=link,
                                    removals={k: r.removal for k, r in results.items() if r.removal},
                                    hoists={k: r.hoist for k, r in results.items() if r.hoist is not None},
-                                   bases=bases(results))
-    check_layers(client, rewritten, [s for s in steps if s.key in results], results)
+                                   bases=bases(results), stages=stages(results))
+    check_layers(client, rewritten, [s for s in steps if s.key in results], results, text)
     with phase("delegated build solved"):
         return delegate(client, config, rewritten, inputs, definitions(results), metadata(results))
 
 
 def bases(results: Mapping[int, StepLayers]) -> dict[int, str]:
     """Steps whose stage starts FROM their layers merged on its image: that context's name."""
-    return {k: r.contexts[0] for k, r in results.items() if r.base_metadata}
+    return {k: r.contexts[0] for k, r in results.items() if r.base_metadata and not r.whole_stage}
+
+
+def stages(results: Mapping[int, StepLayers]) -> dict[int, str]:
+    """Steps whose whole stage is one merge of its image, the layers and the rest: its name."""
+    return {k: r.contexts[0] for k, r in results.items() if r.whole_stage}
 
 
 def definitions(results: Mapping[int, StepLayers]) -> dict[str, object]:
@@ -115,9 +123,12 @@ def warn_unused_volatile(client, config, results) -> None:
         client.warn(f"PYLAYERS_VOLATILE names packages no install step installs: {', '.join(unused)}")
 
 
-def check_layers(client, rewritten: str, steps, results: Mapping[int, StepLayers]) -> None:
+def check_layers(client, rewritten: str, steps, results: Mapping[int, StepLayers], text: str) -> None:
     """Warn past a safe number of layers per stage, refuse past what an image can run with."""
-    counts = dockerfile.stage_layer_counts(rewritten)
+    counts = list(dockerfile.stage_layer_counts(rewritten))
+    for s in steps:  # a whole stage in one context: its other instructions' layers are in there
+        if results[s.key].whole_stage:
+            counts[s.stage_index] = dockerfile.stage_layer_counts(text)[s.stage_index] - 1
     for stage in sorted({s.stage_index for s in steps}):
         mine = [results[s.key] for s in steps if s.stage_index == stage]
         packages = sum(r.layers for r in mine)
@@ -176,13 +187,14 @@ def phase(what: str):
 
 
 def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
-               earlier: Mapping[int, StepLayers] = {}, on_base: bool = False) -> StepLayers | None:
+               earlier: Mapping[int, StepLayers] = {}, on_base: bool = False, whole: bool = False
+               ) -> StepLayers | None:
     """One install step's layers; `earlier` steps (built already) may be in its stage.
     `on_base`: the layers may be merged onto the stage's FROM image (stagemerge.py), if the
-    Dockerfile lets them go there."""
+    Dockerfile lets them go there; `whole`: with the rest of the stage as a DiffOp."""
     with phase(f"step {index}: stage and FROM solved"):
         stage_df, stage_target = dockerfile.stage_prefix(text, step, {k: r.contexts for k, r in earlier.items()},
-                                                         bases(earlier))
+                                                         bases(earlier), stages(earlier))
         stage = solver.solve_dockerfile(stage_df, stage_target, inputs, definitions(earlier), metadata(earlier))
         base_df, base_target = dockerfile.stage_base(text, step)
         base = solver.solve_dockerfile(base_df, base_target, inputs)
@@ -226,8 +238,16 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
     found = StepLayers(plan=plan, definitions={c: llb.marshal(state) for c, _, state in layers},
                        contexts=tuple(c for c, _, _ in layers), removal=removal, base_layers=base.layers,
                        hoist=hoist, layers=len(layers))
-    if on_base and not removal and dockerfile.at_stage_start(text, step, hoist) and stagemerge.usable(base.image_config):
-        return on_stage_base(found, index, base, [(label, state) for _, label, state in layers])
+    if not (on_base and not removal and stagemerge.usable(base.image_config)):
+        return found
+    labelled = [(label, state) for _, label, state in layers]
+    if whole and dockerfile.stage_crossable(text, step, tuple(target.scheme.values())):
+        rest_df, rest_target = dockerfile.stage_without_step(text, step, {k: r.contexts for k, r in earlier.items()},
+                                                             bases(earlier), stages(earlier))
+        rest = solver.solve_dockerfile(rest_df, rest_target, inputs, definitions(earlier), metadata(earlier))
+        return on_whole_stage(found, index, base, rest, labelled)
+    if dockerfile.at_stage_start(text, step, hoist):
+        return on_stage_base(found, index, base, labelled)
     return found
 
 
@@ -238,6 +258,16 @@ def package_layers(plan: LayerPlan, base_state, target: TargetEnv, extra: bool, 
     return [(layer.context, layer.label, layerdefs.layer_state(base_state, layer, target, f"{i}/{total}",
                                                                solver.downloads, sdists))
             for i, layer in enumerate(plan.layers, 1)]
+
+
+def on_whole_stage(found: StepLayers, index: int, base: StageResult, rest: StageResult, layers) -> StepLayers:
+    """`found` as one context: the FROM image, the layers, then the stage's other instructions."""
+    context = stagemerge.context_name(index)
+    merged = stagemerge.merged_stage(llb.from_definition(base.definition), layers, llb.from_definition(rest.definition))
+    at = len(base.image_config.get("history") or ())
+    return dataclasses.replace(found, definitions={context: llb.marshal(merged)}, contexts=(context,),
+                               base_metadata=stagemerge.image_metadata(rest.image_config, [l for l, _ in layers], at),
+                               whole_stage=True)
 
 
 def on_stage_base(found: StepLayers, index: int, base: StageResult, layers) -> StepLayers:

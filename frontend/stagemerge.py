@@ -9,6 +9,13 @@ When the step's layers can sit right on the FROM image (hoist.at_stage_start), o
 [FROM image, layer 1, …, layer N] is passed as a named context, with the FROM image's config, and
 the stage starts `FROM` it: the same layers in the same order, the same image config, one merge.
 The config's history gets one entry per package layer, so `docker history` names each package.
+
+The instructions after such a merge (WORKDIR, COPY . .) make BuildKit build the merge: it
+hard-links every package's files into one snapshot (1.5–1.9 s for 58 packages, on every pin
+change). When every other instruction of the stage is crossable (hoist.stage_crossable), the
+stage is instead built without the step, and the merge is [FROM image, layers…, DiffOp(FROM
+image → that stage)]: the stage's own layers come last, as they would, and nothing is built on
+the merge; the rewritten Dockerfile is just `FROM` it.
 """
 
 from __future__ import annotations
@@ -40,10 +47,20 @@ def merged_base(base: "llb.State", layers: Sequence[tuple[str, "llb.State"]]) ->
                      name=f"pylayers: {len(layers)} package layers on the stage's image")
 
 
-def image_metadata(image_config: Mapping[str, object], labels: Sequence[str]) -> str:
-    """The `input-metadata:` option value: the FROM image's config, one history entry per layer."""
+def merged_stage(base: "llb.State", layers: Sequence[tuple[str, "llb.State"]], stage: "llb.State") -> "llb.State":
+    """base, the (label, layer)s, then the layers the stage's other instructions made on base
+    (a DiffOp of stage over base): the whole stage, with nothing to build on the merge."""
+    return llb.merge([base, *(state for _, state in layers), llb.diff(base, stage)],
+                     name=f"pylayers: the stage with its {len(layers)} package layers")
+
+
+def image_metadata(image_config: Mapping[str, object], labels: Sequence[str], at: int | None = None) -> str:
+    """The `input-metadata:` option value: the image config, with one history entry per layer
+    after its first `at` entries (the FROM image's; all of them when None)."""
     config = dict(image_config)
     added = [{"created_by": f"pylayers: {label}", "comment": "pylayers"} for label in labels]
-    config["history"] = [*(config.get("history") or ()), *added]
+    history = list(config.get("history") or ())
+    at = len(history) if at is None else at
+    config["history"] = [*history[:at], *added, *history[at:]]
     raw = json.dumps(config, sort_keys=True).encode("utf-8")
     return json.dumps({"containerimage.config": base64.b64encode(raw).decode("ascii")})

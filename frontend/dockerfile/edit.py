@@ -17,7 +17,7 @@ def has_syntax_directive(text: str) -> bool:
 
 def rewrite(text: str, replacements: Mapping[int, tuple[str, ...]], *, link: bool = True,
             removals: Mapping[int, str] | None = None, hoists: Mapping[int, int] | None = None,
-            bases: Mapping[int, str] | None = None) -> str:
+            bases: Mapping[int, str] | None = None, stages: Mapping[int, str] | None = None) -> str:
     """The Dockerfile without its `# syntax=` line(s), each replaced step as COPY --link lines.
 
     `link=False` writes plain `COPY --from` lines (no MergeOp); `removals[step.key]` is an
@@ -25,6 +25,7 @@ def rewrite(text: str, replacements: Mapping[int, tuple[str, ...]], *, link: boo
     which they go instead of the step's place (hoist.hoist_point), the step's `after` commands
     staying where the step was. `bases[step.key]` names a context that holds the stage's FROM
     image with the step's layers already on it: the stage starts FROM it, and no COPY is written.
+    `stages[step.key]` names a context that is the whole stage, built: the stage is `FROM` it.
     """
     doc = parse(text)
     # with nothing to replace, steps are not looked for: their errors (--user) must not stop a
@@ -37,9 +38,15 @@ def rewrite(text: str, replacements: Mapping[int, tuple[str, ...]], *, link: boo
     ends = {i.start: i.end for i in doc.instructions}
     hoisted = {at: key for key, at in (hoists or {}).items() if key in steps and key not in (bases or {})}
     froms = {_stage_from(doc, steps[key].stage_index).start: (key, name) for key, name in (bases or {}).items()}
+    wholes = {_stage_from(doc, steps[key].stage_index).start: (key, name) for key, name in (stages or {}).items()}
     out: list[str] = []
     index = 0
     while index < len(doc.lines):
+        if index in wholes:
+            key, name = wholes[index]
+            out.append(_from_context(doc, steps[key], name))
+            index = _stage_end(doc, steps[key].stage_index)
+            continue
         if index in froms:
             key, name = froms[index]
             out.append(_from_context(doc, steps[key], name))
@@ -64,6 +71,27 @@ def rewrite(text: str, replacements: Mapping[int, tuple[str, ...]], *, link: boo
 def _from_context(doc: Document, step: InstallStep, context: str) -> str:
     """`FROM context [AS name]`: the stage's FROM line on the context that replaces its image."""
     return f"FROM {context}" + (f" AS {step.stage_name}" if step.stage_name else "") + doc.newline
+
+
+def _stage_end(doc: Document, stage_index: int) -> int:
+    """The line where the stage ends: the next FROM, or the end of the file."""
+    froms = [i for i in doc.instructions if i.keyword == "from"]
+    return froms[stage_index + 1].start if stage_index + 1 < len(froms) else len(doc.lines)
+
+
+def stage_without_step(text: str, step: InstallStep, earlier: Mapping[int, tuple[str, ...]] | None = None,
+                       bases: Mapping[int, str] | None = None,
+                       stages: Mapping[int, str] | None = None) -> tuple[str, str]:
+    """The Dockerfile up to the end of the step's stage, without the step (and its syntax lines),
+    and the stage to build: the stage's other instructions on its FROM image alone. `earlier`
+    steps are replaced as in stage_prefix."""
+    if earlier:
+        text, step = _rewritten_step(text, step, earlier, bases, stages)
+    doc = parse(text)
+    _check_step(doc, step)
+    end = next(i.end for i in doc.instructions if i.start == step.key)
+    rest = parse("".join((*doc.lines[:step.key], *doc.lines[end:])))
+    return _cut(rest, step, _stage_end(rest, step.stage_index))
 
 
 def _replacement(doc: Document, step: InstallStep, contexts: tuple[str, ...], end: int, link: bool,
@@ -92,14 +120,14 @@ def run_line(step: InstallStep, command: str) -> str:
 
 
 def stage_prefix(text: str, step: InstallStep, earlier: Mapping[int, tuple[str, ...]] | None = None,
-                 bases: Mapping[int, str] | None = None) -> tuple[str, str]:
+                 bases: Mapping[int, str] | None = None, stages: Mapping[int, str] | None = None) -> tuple[str, str]:
     """The Dockerfile up to the step (its `before` commands run), and the stage to build.
 
     `earlier` maps steps already built to their contexts: they are replaced as in `rewrite` (with
-    its `bases`), so that the stage holds their layers rather than running them as written.
+    its `bases` and `stages`), so that the stage holds their layers rather than running them.
     """
     if earlier:
-        text, step = _rewritten_step(text, step, earlier, bases)
+        text, step = _rewritten_step(text, step, earlier, bases, stages)
     doc = parse(text)
     _check_step(doc, step)
     body, target = _cut(doc, step, step.key)
@@ -109,14 +137,14 @@ def stage_prefix(text: str, step: InstallStep, earlier: Mapping[int, tuple[str, 
 
 
 def _rewritten_step(text: str, step: InstallStep, earlier: Mapping[int, tuple[str, ...]],
-                    bases: Mapping[int, str] | None = None):
+                    bases: Mapping[int, str] | None = None, stages: Mapping[int, str] | None = None):
     """`text` with the `earlier` steps replaced, and `step` as found in it.
 
     The steps left keep their order (the commands around a replaced step never install), so the
     step is the one at the same position among those not replaced.
     """
     left = [s.key for s in find_install_steps(text, "Dockerfile") if s.key not in earlier]
-    rewritten = rewrite(text, earlier, bases=bases)
+    rewritten = rewrite(text, earlier, bases=bases, stages=stages)
     return rewritten, find_install_steps(rewritten, "Dockerfile")[left.index(step.key)]
 
 

@@ -54,6 +54,21 @@ def at_stage_start(text: str, step: InstallStep, hoist: int | None) -> bool:
     return bool(stage) and stage[0].start == (step.key if hoist is None else hoist)
 
 
+def stage_crossable(text: str, step: InstallStep, prefixes: tuple[str, ...]) -> bool:
+    """Whether every other instruction of the step's stage, before and after it, is crossable:
+    the stage's files outside the packages then come out the same built without them, and the
+    layers can be merged between the FROM image and the rest (stagemerge.py)."""
+    if step.before or step.after:
+        return False
+    doc = parse(text)
+    froms = [i for i, instr in enumerate(doc.instructions) if instr.keyword == "from"]
+    first = froms[step.stage_index] + 1
+    end = froms[step.stage_index + 1] if step.stage_index + 1 < len(froms) else len(doc.instructions)
+    stage = list(doc.instructions[first:end])
+    return all(instr.start == step.key or _crossable(instr, workdir, prefixes)
+               for instr, workdir in zip(stage, _workdirs(stage)))
+
+
 def _stage(doc: Document, step: InstallStep) -> list[Instruction]:
     """The instructions of the step's stage after its FROM, up to and including the step."""
     froms = [i for i, instr in enumerate(doc.instructions) if instr.keyword == "from"]

@@ -219,6 +219,13 @@ def from_definition(definition: ops_pb2.Definition) -> State:
     return State(Imported(definition, head.digest), int(head.index))
 
 
+def diff(lower: State, upper: State, name: str | None = None) -> State:
+    """What `upper` adds to `lower` (a DiffOp); when upper is built on lower, its own layers."""
+    op = ops_pb2.Op(diff=ops_pb2.DiffOp(lower=ops_pb2.LowerDiffInput(input=0),
+                                        upper=ops_pb2.UpperDiffInput(input=1)))
+    return State(Vertex(op, (lower, upper), name, ("diffop",)), 0)
+
+
 def merge(states: Sequence[State], name: str | None = None) -> State:
     """Later states win; scratch inputs are dropped; a merge of one state is that state."""
     inputs = [s for s in states if not s.is_scratch]

@@ -106,8 +106,9 @@ def test_250_packages_build_within_the_budget_and_run(docker_client, big):
     layers = _package_layers(f"{name}:v1")
     assert 20 <= len(layers) <= 60, layers
     assert sorted(d for _, _, dists in layers for d in dists) == [f"{n}-1.0" for n in NAMES]
-    # the layers sit on the FROM image, merged by one MergeOp; each is named in the image's history
-    assert f"pylayers: {len(layers)} package layers on the stage's image" in result.output
+    # the stage is one MergeOp: FROM image, package layers, its other instructions' layers (a
+    # DiffOp); each package is named in the image's history
+    assert f"pylayers: the stage with its {len(layers)} package layers" in result.output
     assert "COPY --link --from=pylayers" not in result.output
     history = [h["CreatedBy"] for h in docker_client.api.history(f"{name}:v1")]
     assert sum(h.startswith("pylayers: ") for h in history) == len(layers), history

@@ -1,4 +1,6 @@
-"""A stage that starts FROM one MergeOp of its image and the package layers (frontend/stagemerge.py).
+"""A stage made of one MergeOp of its image and the package layers (frontend/stagemerge.py): with
+the stage's other instructions' layers as a DiffOp on top when they are all crossable, else as
+instructions run on the merge (a RUN after the install here).
 
 The image must be what the same Dockerfile gives without pylayers: the base image's config (ENV,
 LABEL, EXPOSE, STOPSIGNAL, ENTRYPOINT, CMD), the stage's own ARG/ENV/WORKDIR, and the packages;
@@ -7,6 +9,8 @@ packages, as they would without pylayers.
 """
 
 from __future__ import annotations
+
+import pytest
 
 from .conftest import BASE_313, FRONTEND, buildx, image_config, remove_image, run
 
@@ -26,8 +30,9 @@ WORKDIR /srv
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY app.py .
-CMD ["import six, idna; print(six.__version__, idna.__version__)"]
+{after}CMD ["import six, idna; print(six.__version__, idna.__version__)"]
 """
+WHOLE, ON_MERGE = "pylayers: the stage with its 2 package layers", "pylayers: 2 package layers on the stage's image"
 REQUIREMENTS = "six==1.17.0\nidna==3.10\n"
 KEYS = ("Env", "WorkingDir", "Labels", "Cmd", "Entrypoint", "ExposedPorts", "StopSignal", "User")
 
@@ -41,16 +46,18 @@ def _base(docker_client, tmp_path, request, name: str, text: str) -> str:
     return name
 
 
+@pytest.mark.parametrize("after, shown", [("", WHOLE), ("RUN python -c 'import six'\n", ON_MERGE)],
+                         ids=["whole-stage", "run-after"])
 def test_the_merged_stage_has_the_config_and_files_of_a_build_without_pylayers(
-        docker_client, tmp_path, workdir, image_name, request):
+        docker_client, tmp_path, workdir, image_name, request, after, shown):
     base = _base(docker_client, tmp_path, request, f"{image_name}-base:v1", BASE)
     (workdir / "requirements.txt").write_text(REQUIREMENTS)
     (workdir / "app.py").write_text("print('app')\n")
-    (workdir / "Dockerfile").write_text(APP.format(syntax=f"# syntax={FRONTEND}\n", base=base))
+    (workdir / "Dockerfile").write_text(APP.format(syntax=f"# syntax={FRONTEND}\n", base=base, after=after))
     ours = buildx(workdir, "--load", "-t", f"{image_name}:pylayers").check()
-    assert "pylayers: 2 package layers on the stage's image" in ours.output
+    assert shown in ours.output
     assert "COPY --link --from=pylayers" not in ours.output
-    (workdir / "Dockerfile").write_text(APP.format(syntax="", base=base))
+    (workdir / "Dockerfile").write_text(APP.format(syntax="", base=base, after=after))
     buildx(workdir, "--load", "-t", f"{image_name}:stock").check()  # pip runs, through the proxy
 
     mine, stock = image_config(docker_client, f"{image_name}:pylayers"), image_config(docker_client, f"{image_name}:stock")
@@ -74,7 +81,7 @@ def test_a_base_image_with_onbuild_triggers_runs_them_once_below_the_packages(
     (workdir / "Dockerfile").write_text(f"# syntax={FRONTEND}\nFROM {base}\nCOPY requirements.txt /tmp/\n"
                                         "RUN pip install --no-cache-dir -r /tmp/requirements.txt\n")
     result = buildx(workdir, "--load", "-t", f"{image_name}:x").check()
-    assert "pylayers: 2 package layers on the stage's image" in result.output
+    assert WHOLE in result.output
     assert run(docker_client, f"{image_name}:x", "cat", "/onbuild.log") == "triggered\n"
     assert image_config(docker_client, f"{image_name}:x").get("OnBuild") in (None, [])
     history = [h["CreatedBy"] for h in docker_client.api.history(f"{image_name}:x")][::-1]  # oldest first

@@ -50,3 +50,19 @@ def test_definitions_of_125_layers_fit_the_4_mib_message_of_the_delegated_solve(
                                       for j in range(2)))
         total += len(llb.marshal(layerdefs.layer_state(base, layer, target, f"{i}/125")).SerializeToString())
     assert total < 3 << 20, total
+
+
+def test_a_whole_stage_context_counts_its_instructions_and_packages_once(caplog):
+    from frontend.dockerfile import find_install_steps, rewrite
+    from frontend.plan import LayerPlan
+
+    text = "FROM python:3.13\nWORKDIR /app\nCOPY r.txt .\nRUN pip install -r r.txt\nCOPY . .\n"
+    step, = find_install_steps(text, "Dockerfile")
+    result = build.StepLayers(plan=LayerPlan(()), definitions={}, contexts=("pylayers-1-base",), removal=None,
+                              base_layers=1, layers=58, base_metadata="{}", whole_stage=True)
+    rewritten = rewrite(text, {step.key: result.contexts}, stages={step.key: "pylayers-1-base"})
+    client = Client()
+    with caplog.at_level("INFO", logger="pylayers"):
+        build.check_layers(client, rewritten, [step], {step.key: result}, text)
+    assert "62 layers (1 from the base image, 3 from other instructions, 58 package layers)" in caplog.text
+    assert client.warnings == []

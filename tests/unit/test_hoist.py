@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from frontend.dockerfile import at_stage_start, find_install_steps, hoist_point, rewrite, stage_prefix
+from frontend.dockerfile import (at_stage_start, find_install_steps, hoist_point, rewrite, stage_crossable,
+                                 stage_prefix, stage_without_step)
 
 PREFIXES = ("/usr/local/lib/python3.13/site-packages", "/usr/local/bin", "/usr/local/include/python3.13",
             "/usr/local")
@@ -98,3 +99,26 @@ def test_a_later_stage_is_solved_on_the_merged_base_of_an_earlier_one():
     first, second = find_install_steps(text, "Dockerfile")
     body, target = stage_prefix(text, second, {first.key: ("pylayers-1-base",)}, {first.key: "pylayers-1-base"})
     assert body == "FROM pylayers-1-base\nFROM python:3.13 AS pylayers-stage\n" and target == "pylayers-stage"
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("WORKDIR /app\nCOPY r.txt .\nRUN pip install -r r.txt\nCOPY . .\nCMD [\"app\"]\n", True),
+    ("RUN pip install -r /r.txt\n", True),
+    ("WORKDIR /app\nCOPY r.txt .\nRUN pip install -r r.txt\nRUN python -m compileall .\n", False),  # a RUN after
+    ("COPY r.txt /app/\nRUN pip install -r /app/r.txt\nCOPY bin/ /usr/local/bin/\n", False),  # into the prefix
+    ("COPY r.txt /app/\nRUN pip install -r /app/r.txt && rm /app/r.txt\n", False),  # commands after the install
+])
+def test_stage_crossable(body, expected):
+    text = HEAD + body + "FROM base AS other\nRUN make\n"  # the next stage is not looked at
+    step, = find_install_steps(text, "Dockerfile")
+    assert stage_crossable(text, step, PREFIXES) is expected
+
+
+def test_a_whole_stage_is_built_without_its_step_and_becomes_one_from_line():
+    text = ("# syntax=x\nFROM python:3.13 \\\n  AS App\nWORKDIR /app\nCOPY r.txt .\nRUN pip install \\\n"
+            "  -r r.txt\nCOPY . .\nCMD [\"x\"]\nFROM app AS test\nRUN pytest\n")
+    step, = find_install_steps(text, "Dockerfile")
+    assert stage_without_step(text, step) == (
+        "FROM python:3.13 \\\n  AS App\nWORKDIR /app\nCOPY r.txt .\nCOPY . .\nCMD [\"x\"]\n", "app")
+    assert rewrite(text, {step.key: ("pylayers-1-base",)}, stages={step.key: "pylayers-1-base"}) == (
+        "FROM pylayers-1-base AS app\nFROM app AS test\nRUN pytest\n")
