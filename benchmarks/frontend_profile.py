@@ -80,7 +80,7 @@ class Bridge(gateway_pb2_grpc.LLBBridgeServicer):
         caps = ("solve.base", "solve.inlinereturn", "resolveimage", "readfile", "return", "frontend.inputs")
         return gateway_pb2.PongResponse(
             FrontendAPICaps=[gateway_pb2.APICap(ID=c, Enabled=True) for c in caps],
-            LLBCaps=[gateway_pb2.APICap(ID="mergeop", Enabled=True)])
+            LLBCaps=[gateway_pb2.APICap(ID=c, Enabled=True) for c in ("mergeop", "diffop")])
 
     def Inputs(self, request, context):
         return gateway_pb2.InputsResponse()

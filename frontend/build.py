@@ -76,10 +76,11 @@ def build_dockerfile(client, config, solver: Solver, inputs, name: str, text: st
             continue
         results[step.key] = result
     warn_unused_volatile(client, config, results.values())
-    rewritten = dockerfile.rewrite(text, {k: r.contexts for k, r in results.items()}, link=link,
+    contexts, based, whole_stages = rewrites(results)
+    rewritten = dockerfile.rewrite(text, contexts, link=link,
                                    removals={k: r.removal for k, r in results.items() if r.removal},
                                    hoists={k: r.hoist for k, r in results.items() if r.hoist is not None},
-                                   bases=bases(results), stages=stages(results))
+                                   bases=based, stages=whole_stages)
     check_layers(client, rewritten, [s for s in steps if s.key in results], results, text)
     with phase("delegated build solved"):
         return delegate(client, config, rewritten, inputs, definitions(results), metadata(results))
@@ -93,6 +94,11 @@ def bases(results: Mapping[int, StepLayers]) -> dict[int, str]:
 def stages(results: Mapping[int, StepLayers]) -> dict[int, str]:
     """Steps whose whole stage is one merge of its image, the layers and the rest: its name."""
     return {k: r.contexts[0] for k, r in results.items() if r.whole_stage}
+
+
+def rewrites(results: Mapping[int, StepLayers]) -> tuple[dict, dict, dict]:
+    """What dockerfile.rewrite needs of the steps built: their contexts, bases and whole stages."""
+    return {k: r.contexts for k, r in results.items()}, bases(results), stages(results)
 
 
 def definitions(results: Mapping[int, StepLayers]) -> dict[str, object]:
@@ -193,9 +199,8 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
     `on_base`: the layers may be merged onto the stage's FROM image (stagemerge.py), if the
     Dockerfile lets them go there; `whole`: with the rest of the stage as a DiffOp."""
     with phase(f"step {index}: stage and FROM solved"):
-        stage_df, stage_target = dockerfile.stage_prefix(text, step, {k: r.contexts for k, r in earlier.items()},
-                                                         bases(earlier), stages(earlier))
-        stage = solver.solve_dockerfile(stage_df, stage_target, inputs, definitions(earlier), metadata(earlier))
+        stage = solver.solve_dockerfile(*dockerfile.stage_prefix(text, step, *rewrites(earlier)), inputs,
+                                        definitions(earlier), metadata(earlier))
         base_df, base_target = dockerfile.stage_base(text, step)
         base = solver.solve_dockerfile(base_df, base_target, inputs)
     base_state = llb.from_definition(base.definition)
@@ -240,15 +245,12 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
                        hoist=hoist, layers=len(layers))
     if not (on_base and not removal and stagemerge.usable(base.image_config)):
         return found
-    labelled = [(label, state) for _, label, state in layers]
+    merged = [(label, state) for _, label, state in layers]
     if whole and dockerfile.stage_crossable(text, step, tuple(target.scheme.values())):
-        rest_df, rest_target = dockerfile.stage_without_step(text, step, {k: r.contexts for k, r in earlier.items()},
-                                                             bases(earlier), stages(earlier))
-        rest = solver.solve_dockerfile(rest_df, rest_target, inputs, definitions(earlier), metadata(earlier))
-        return on_whole_stage(found, index, base, rest, labelled)
-    if dockerfile.at_stage_start(text, step, hoist):
-        return on_stage_base(found, index, base, labelled)
-    return found
+        rest = solver.solve_dockerfile(*dockerfile.stage_without_step(text, step, *rewrites(earlier)), inputs,
+                                       definitions(earlier), metadata(earlier))
+        return on_whole_stage(found, index, base, rest, merged)
+    return on_stage_base(found, index, base, merged) if dockerfile.at_stage_start(text, step, hoist) else found
 
 
 def package_layers(plan: LayerPlan, base_state, target: TargetEnv, extra: bool, solver: Solver,
