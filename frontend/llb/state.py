@@ -220,10 +220,14 @@ def from_definition(definition: ops_pb2.Definition) -> State:
 
 
 def diff(lower: State, upper: State, name: str | None = None) -> State:
-    """What `upper` adds to `lower` (a DiffOp); when upper is built on lower, its own layers."""
-    op = ops_pb2.Op(diff=ops_pb2.DiffOp(lower=ops_pb2.LowerDiffInput(input=0),
-                                        upper=ops_pb2.UpperDiffInput(input=1)))
-    return State(Vertex(op, (lower, upper), name, ("diffop",)), 0)
+    """What `upper` adds to `lower` (a DiffOp); when upper is built on lower, its own layers.
+    A scratch side is input -1, as in BuildKit's DiffOp."""
+    inputs = tuple(state for state in (lower, upper) if not state.is_scratch)
+    lower_index = SCRATCH_INDEX if lower.is_scratch else 0
+    upper_index = SCRATCH_INDEX if upper.is_scratch else len(inputs) - 1
+    op = ops_pb2.Op(diff=ops_pb2.DiffOp(lower=ops_pb2.LowerDiffInput(input=lower_index),
+                                        upper=ops_pb2.UpperDiffInput(input=upper_index)))
+    return State(Vertex(op, inputs, name, ("diffop",)), 0)
 
 
 def merge(states: Sequence[State], name: str | None = None) -> State:

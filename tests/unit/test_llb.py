@@ -88,3 +88,14 @@ def test_scratch_marshals_to_an_empty_definition_and_merge_drops_scratch():
     one = llb.http("https://x/a")
     assert llb.merge([llb.scratch(), one]) == one
     assert llb.merge([]).is_scratch
+
+
+def test_a_diff_names_its_inputs_and_a_scratch_side_is_minus_one():
+    base = llb.image("localhost:5000/python:3.13-trixie")
+    upper = base.mkdir("/app")
+    for lower, up, expected in ((base, upper, (0, 1)), (base, llb.scratch(), (0, -1)), (llb.scratch(), upper, (-1, 0))):
+        definition = llb.marshal(llb.diff(lower, up))
+        ops = [ops_pb2.Op.FromString(raw) for raw in getattr(definition, "def")]
+        op, = [o for o in ops if o.WhichOneof("op") == "diff"]
+        assert (op.diff.lower.input, op.diff.upper.input) == expected
+        assert len(op.inputs) == 2 - expected.count(-1)
