@@ -218,25 +218,24 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
                          step.network, stage)
     locked = None
 
-    def ready(packages) -> tuple[LayerPlan, Solver]:  # wheels checked, layers planned and built
+    def ready(packages):  # wheels checked, layers planned and built: (plan, solver, layers)
         plan, checked, sizes = plan_step(solver, text, step, index, base, target, packages, sdists)
         states = package_layers(plan, base_state, target, bool(locked and locked.project), checked, sdists)
         with phase(f"step {index}: layers built in turn"):
             prebuild.prebuild(checked, [(sum(sizes.get(p.name, 0) for p in layer.packages), state)
                                         for layer, (_, _, state) in zip(plan.layers, states)])
-        return plan, checked
+        return plan, checked, states
 
     ahead = prebuild.Ahead(ready)  # started on the pinned wheels while their dependencies are checked
     with phase(f"step {index}: wheels chosen"):
         locked = lockstep.locked_wheels(solver, stage, step, name, target) if step.lock else None
         packages = locked.packages if locked else stepwheels.requirement_wheels(solver, stage, step, name, target,
                                                                                 text, sdists, early=ahead.start)
-    plan, solver = ahead.result(packages)
-    extra = bool(locked and locked.project)
-    total = len(plan.layers) + extra
+    plan, solver, states = ahead.result(packages)
+    total = len(plan.layers) + bool(locked and locked.project)
     below = ([(f"pylayers-{index}-env", f"the environment {environment.path}",
                layerdefs.at_path(new_env, environment.path))] if new_env is not None else [])
-    layers = [*below, *package_layers(plan, base_state, target, extra, solver, sdists),
+    layers = [*below, *states,
               *project_layer(stage, base_state, target, locked, f"pylayers-{index}-project", total)]
     removal = preinstalled.removal_run(target.interpreter, preinstalled.replaced(target.installed, packages))
     hoist = None if removal else dockerfile.hoist_point(text, step, tuple(target.scheme.values()))

@@ -1,10 +1,10 @@
 """Package layers built a few at a time, the biggest first, before the build is delegated.
 
 Left to the delegated solve, BuildKit starts every install exec of a step at once: on a cold
-build of 58 packages, 58 interpreters share the daemon's CPUs, each runs slower for the others
-(measured: the installs together took about 40 CPU seconds that way, 25 one after the other),
-and the biggest package, started with the others, finishes last. Here the frontend solves the
-layers itself (Solve with evaluate), at most WORKERS at a time: the biggest ones alone (by the
+build of 58 packages, 58 interpreters share the daemon's 2 CPUs, and the biggest package,
+started with the others, finishes last (the installs took 20 s; about 27 CPU-seconds either
+way, so the gain is the order). Here the frontend solves the layers itself (Solve with
+evaluate), workers() at a time: the biggest ones alone (by the
 bytes their wheels install, from the overlap check), the small ones a few in one solve. The
 delegated solve then finds every layer in BuildKit's cache. Nothing about a layer changes: the
 same LLB, the same cache keys. A failure here is left for the delegated solve to report, as it

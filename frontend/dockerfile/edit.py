@@ -36,21 +36,17 @@ def rewrite(text: str, replacements: Mapping[int, tuple[str, ...]], *, link: boo
     if unknown:
         raise ValueError(f"not install steps of this Dockerfile: {sorted(unknown)}")
     ends = {i.start: i.end for i in doc.instructions}
-    hoisted = {at: key for key, at in (hoists or {}).items() if key in steps and key not in (bases or {})}
-    froms = {_stage_from(doc, steps[key].stage_index).start: (key, name) for key, name in (bases or {}).items()}
-    wholes = {_stage_from(doc, steps[key].stage_index).start: (key, name) for key, name in (stages or {}).items()}
+    merged = {**{key: (name, False) for key, name in (bases or {}).items()},
+              **{key: (name, True) for key, name in (stages or {}).items()}}
+    hoisted = {at: key for key, at in (hoists or {}).items() if key in steps and key not in merged}
+    froms = {_stage_from(doc, steps[key].stage_index).start: (key, *named) for key, named in merged.items()}
     out: list[str] = []
     index = 0
     while index < len(doc.lines):
-        if index in wholes:
-            key, name = wholes[index]
+        if index in froms:  # the stage's FROM on its merged context: the FROM line, or the whole stage
+            key, name, whole = froms[index]
             out.append(_from_context(doc, steps[key], name))
-            index = _stage_end(doc, steps[key].stage_index)
-            continue
-        if index in froms:
-            key, name = froms[index]
-            out.append(_from_context(doc, steps[key], name))
-            index = ends[index]
+            index = _stage_end(doc, steps[key].stage_index) if whole else ends[index]
             continue
         if index in hoisted:
             key = hoisted.pop(index)

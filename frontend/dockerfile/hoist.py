@@ -60,20 +60,21 @@ def stage_crossable(text: str, step: InstallStep, prefixes: tuple[str, ...]) -> 
     layers can be merged between the FROM image and the rest (stagemerge.py)."""
     if step.before or step.after:
         return False
-    doc = parse(text)
-    froms = [i for i, instr in enumerate(doc.instructions) if instr.keyword == "from"]
-    first = froms[step.stage_index] + 1
-    end = froms[step.stage_index + 1] if step.stage_index + 1 < len(froms) else len(doc.instructions)
-    stage = list(doc.instructions[first:end])
+    stage = _stage_instructions(parse(text), step.stage_index)
     return all(instr.start == step.key or _crossable(instr, workdir, prefixes)
                for instr, workdir in zip(stage, _workdirs(stage)))
 
 
 def _stage(doc: Document, step: InstallStep) -> list[Instruction]:
     """The instructions of the step's stage after its FROM, up to and including the step."""
+    return [i for i in _stage_instructions(doc, step.stage_index) if i.start <= step.key]
+
+
+def _stage_instructions(doc: Document, stage_index: int) -> list[Instruction]:
+    """The instructions of a stage after its FROM, up to the next FROM."""
     froms = [i for i, instr in enumerate(doc.instructions) if instr.keyword == "from"]
-    first = froms[step.stage_index] + 1
-    return [i for i in doc.instructions[first:] if i.start <= step.key]
+    end = froms[stage_index + 1] if stage_index + 1 < len(froms) else len(doc.instructions)
+    return list(doc.instructions[froms[stage_index] + 1:end])
 
 
 def _workdirs(stage: list[Instruction]) -> list[str | None]:
