@@ -51,3 +51,15 @@ def package_steps(output: str) -> dict[str, Vertex]:
         if m:
             found[m.group(1)] = v
     return found
+
+
+def wheels_built(output: str) -> list[str]:
+    """The wheels our sdist and local-package builds reported in their output ("pylayers: built <wheel>").
+
+    This, not a vertex's CACHED line, tells whether such a build ran. One build vertex is in several
+    solves of a build (the METADATA read, the overlap check, the delegated solve), and CI once saw
+    such a vertex with neither CACHED nor DONE after its name line (buildx prints a vertex's state
+    on a tick, and a later solve starting it again can replace an earlier completion). The output
+    of an exec that ran is printed line by line, always.
+    """
+    return sorted(set(re.findall(r"pylayers: built (\S+\.whl)", output)))

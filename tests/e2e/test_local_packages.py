@@ -15,7 +15,7 @@ import pytest
 
 from .conftest import BASE_313, FRONTEND, REPO, buildx, run
 from .localindex import serve
-from .progress import package_steps, vertices
+from .progress import package_steps, vertices, wheels_built
 
 DOCKERFILE = """\
 # syntax={frontend}
@@ -72,14 +72,16 @@ def test_local_packages_build_on_top_and_an_app_edit_rebuilds_only_its_layer(doc
     order = sorted(layers, key=lambda label: int(layers[label].name.split()[1].split("/")[0]))
     assert order == ["tinywheel 1.0", "myapp 0.1", "foo 2.0"]  # local packages on top, as listed
     assert all(v.ran for v in layers.values()), layers
+    assert wheels_built(first.output) == ["foo-2.0-py3-none-any.whl", "myapp-0.1-py3-none-any.whl"]
 
     second = buildx(_context(workdir, index, "v2"), "--load", "-t", f"{image_name}:v2", timeout=1800).check()
     assert run(docker_client, f"{image_name}:v2", "python", "-c", CHECK).split() == ["v2", "foo", "1.0"]
     layers = package_steps(second.output)
     assert sorted(label for label, v in layers.items() if v.ran) == ["myapp 0.1"]
     builds = {v.name: v for v in vertices(second.output) if v.name.startswith("pylayers: build the local")}
-    assert builds["pylayers: build the local package at /app/libs/foo"].cached
+    assert not builds["pylayers: build the local package at /app/libs/foo"].ran
     assert builds["pylayers: build the local package at /app"].ran
+    assert wheels_built(second.output) == ["myapp-0.1-py3-none-any.whl"]
     print(f"\nlocal packages: first build {first.seconds:.1f} s; after an app edit {second.seconds:.1f} s")
 
 
@@ -122,12 +124,14 @@ def test_a_uv_workspace_member_is_built_from_its_directory_and_stays_cached_when
     assert run(docker_client, f"{image_name}:v1").split()[0] == "greetings"
     layers = package_steps(first.output)
     assert {"greet 0.1.0", "attrs 25.4.0", "six 1.17.0"} <= set(layers) and layers["greet 0.1.0"].ran
+    assert wheels_built(first.output) == ["greet-0.1.0-py3-none-any.whl"]
 
     init.write_text(init.read_text().replace("hello", f"hi {salt}"))
     second = buildx(ctx, "--load", "-t", f"{image_name}:v2", timeout=1800).check()
     assert run(docker_client, f"{image_name}:v2").split()[:3] == ["greetings", "hi", salt]
     assert not [label for label, v in package_steps(second.output).items() if v.ran and label != "lockapp"]
     builds = {v.name: v for v in vertices(second.output) if v.name.startswith("pylayers: build")}
-    assert builds["pylayers: build the local package at /app/packages/greet"].cached
+    assert not builds["pylayers: build the local package at /app/packages/greet"].ran
+    assert wheels_built(second.output) == []
     assert builds["pylayers: build the project lockapp (/app)"].ran
     print(f"\nuv workspace: first build {first.seconds:.1f} s; after an app edit {second.seconds:.1f} s")

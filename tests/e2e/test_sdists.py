@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 import tarfile
 import uuid
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 
 from .conftest import BASE_313, FRONTEND, buildx, run
 from .localindex import serve
-from .progress import package_steps, vertices
+from .progress import package_steps, vertices, wheels_built
 
 DOCKERFILE = """\
 # syntax={frontend}
@@ -94,18 +93,6 @@ def _builds(output: str) -> dict[str, object]:
     return {v.name: v for v in vertices(output) if v.name.startswith("pylayers: build ")}
 
 
-def _wheels_built(output: str) -> list[str]:
-    """The wheels the sdist builds report in their output ("pylayers: built <wheel>").
-
-    This, not a vertex's CACHED line, tells whether a build ran. One build vertex is in several
-    solves of a build (the METADATA read, the overlap check, the delegated solve), and CI once saw
-    such a vertex with neither CACHED nor DONE after the name line (buildx prints a vertex's state
-    on a tick, and a later solve starting it again replaces an earlier completion). The output of
-    an exec that ran is printed line by line, always.
-    """
-    return sorted(set(re.findall(r"pylayers: built (\S+\.whl)", output)))
-
-
 def test_two_sdists_build_install_and_stay_cached_when_another_pin_changes(docker_client, index, workdir,
                                                                             image_name):
     first = buildx(_context(workdir, index, "1.0"), "--load", "-t", f"{image_name}:v1", timeout=1800).check()
@@ -117,12 +104,12 @@ def test_two_sdists_build_install_and_stay_cached_when_another_pin_changes(docke
     layers = package_steps(first.output)
     assert {"purepkg 1.0", "cextpkg 1.0", "tinywheel 1.0"} <= set(layers)
 
-    assert _wheels_built(first.output) == ["cextpkg-1.0-cp313-cp313-linux_x86_64.whl", "purepkg-1.0-py3-none-any.whl"]
+    assert wheels_built(first.output) == ["cextpkg-1.0-cp313-cp313-linux_x86_64.whl", "purepkg-1.0-py3-none-any.whl"]
 
     second = buildx(_context(workdir, index, "1.1"), "--load", "-t", f"{image_name}:v2", timeout=1800).check()
     builds = _builds(second.output)
     assert builds and not any(v.ran for v in builds.values()), builds
-    assert _wheels_built(second.output) == []
+    assert wheels_built(second.output) == []
     layers = package_steps(second.output)
     assert {"purepkg 1.0", "cextpkg 1.0", "tinywheel 1.1"} <= set(layers)
     assert sorted(label for label, v in layers.items() if v.ran) == ["tinywheel 1.1"]
