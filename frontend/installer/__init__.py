@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import functools
 import io
+import tokenize
 import zipfile
 from pathlib import Path
 
@@ -25,14 +26,38 @@ _UNIX = 3  # ZipInfo.create_system
 
 
 def _files() -> dict[str, bytes]:
-    """__main__.py and installer/**/*.py (its Windows launchers are not needed on Linux)."""
+    """__main__.py and installer/**/*.py without docstrings and comments (its Windows launchers
+    and its command line, installer/__main__.py, are not needed)."""
     import installer
 
-    files = {"__main__.py": (Path(__file__).parent / "install.py").read_bytes()}
+    files = {"__main__.py": _slim((Path(__file__).parent / "install.py").read_bytes())}
     root = Path(installer.__file__).parent
     for path in root.rglob("*.py"):
-        files[f"installer/{path.relative_to(root).as_posix()}"] = _lazy_annotations(path.read_bytes())
+        name = path.relative_to(root).as_posix()
+        if name != "__main__.py":
+            files[f"installer/{name}"] = _slim(_lazy_annotations(path.read_bytes()))
     return files
+
+
+def _slim(source: bytes) -> bytes:
+    """The module with its docstrings and comments blanked, lines kept (tracebacks stay right).
+
+    Every layer's definition carries the zipapp; BuildKit takes 4 MiB of definitions in a Solve."""
+    lines = source.decode("utf-8").splitlines(keepends=True)
+    blank = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if not isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) or len(body) < 2:
+            continue
+        doc = body[0]
+        if (isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str)
+                and not lines[doc.lineno - 1][:doc.col_offset].strip()
+                and not lines[doc.end_lineno - 1][doc.end_col_offset:].strip()):
+            blank.update(range(doc.lineno - 1, doc.end_lineno))
+    for token in tokenize.tokenize(io.BytesIO(source).readline):
+        if token.type == tokenize.COMMENT and not token.line[:token.start[1]].strip():
+            blank.add(token.start[0] - 1)
+    return "".join("\n" if i in blank else line for i, line in enumerate(lines)).encode("utf-8")
 
 
 def _lazy_annotations(source: bytes) -> bytes:
