@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from . import config as config_mod
-from . import dockerfile, layerdefs, llb, lockstep, prebuild, preinstalled, stagemerge, stepwheels
+from . import dockerfile, layerdefs, llb, lockstep, pagereuse, prebuild, preinstalled, stagemerge, stepwheels
 from .downloads import SecretDownloads
 from .errors import FrontendError, InputError, InputErrors, SourceLines
 from .plan import LayerCount, LayerPlan, check_total, default_budget, plan_layers
@@ -229,8 +229,9 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
     ahead = prebuild.Ahead(ready)  # started on the pinned wheels while their dependencies are checked
     with phase(f"step {index}: wheels chosen"):
         locked = lockstep.locked_wheels(solver, stage, step, name, target) if step.lock else None
+        pages = pagereuse.window(solver, base_state, target.base_interpreter, step.network)
         packages = locked.packages if locked else stepwheels.requirement_wheels(solver, stage, step, name, target,
-                                                                                text, sdists, early=ahead.start)
+                                                                                text, sdists, ahead.start, pages)
     plan, solver, states = ahead.result(packages)
     total = len(plan.layers) + bool(locked and locked.project)
     below = ([(f"pylayers-{index}-env", f"the environment {environment.path}",

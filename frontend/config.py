@@ -14,6 +14,7 @@ from .errors import FrontendError
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 BUILD_ARG = "build-arg:"
 DEFAULT_FETCH_TIMEOUT = 300.0  # seconds one index page or metadata file may take
+DEFAULT_INDEX_MAX_AGE = 600  # seconds the pages of a fully pinned step are reused (pagereuse.py)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Config:
     volatile: tuple[str, ...] = ()  # PYLAYERS_VOLATILE: canonical names pinned to the top
     merge: bool = True  # PYLAYERS_MERGE=0: plain COPY --from (no --link, no MergeOp)
     fetch_timeout: float = DEFAULT_FETCH_TIMEOUT
+    index_max_age: int = DEFAULT_INDEX_MAX_AGE  # PYLAYERS_INDEX_MAX_AGE: seconds pages are reused, 0: never
 
     @property
     def platform(self) -> str:
@@ -72,6 +74,15 @@ def _seconds(name: str, value: str, default: float) -> float:
     if not 0 < seconds < 1e6:
         raise FrontendError(f"build argument {name}={value!r}: expected a number of seconds")
     return seconds
+
+
+def _max_age(value: str) -> int:
+    if not value.strip():
+        return DEFAULT_INDEX_MAX_AGE
+    if not value.strip().isdigit() or int(value) > 86400:
+        raise FrontendError(f"build argument PYLAYERS_INDEX_MAX_AGE={value!r}: expected a number of seconds "
+                            "from 0 (fetch the index pages on every build) to 86400")
+    return int(value)
 
 
 def _truthy(value: str) -> bool:
@@ -112,6 +123,7 @@ def from_opts(opts: Mapping[str, str]) -> Config:
         merge=not _falsy(build_args.get("PYLAYERS_MERGE", "")),
         fetch_timeout=_seconds("PYLAYERS_FETCH_TIMEOUT", build_args.get("PYLAYERS_FETCH_TIMEOUT", ""),
                                DEFAULT_FETCH_TIMEOUT),
+        index_max_age=_max_age(build_args.get("PYLAYERS_INDEX_MAX_AGE", "")),
     )
 
 

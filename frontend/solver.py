@@ -199,6 +199,10 @@ class Solver:
             tree = tree.copy(src, "/", "/")
         return self.solve_state(tree)
 
+    def read_all(self, ref_id: str, paths: Sequence[str]) -> list[bytes]:
+        """The files at `paths` of a solved ref, read side by side."""
+        return self._each(lambda path: self.read(ref_id, path), list(paths))
+
     @staticmethod
     def _each(fn, items: Sequence) -> list:
         if not items:
@@ -227,8 +231,13 @@ def _stable_name(url: str, base: str) -> str:
     return f"{hashlib.sha256(url.encode()).hexdigest()[:16]}-{base}"
 
 
+def page_name(url: str) -> str:
+    """The file name of the index page at `url`, in every download of it."""
+    return _stable_name(url, "page")
+
+
 def _page(url: str) -> Fetch:
-    return Fetch(url, _stable_name(url, "page"), name=f"pylayers: index {redact_url(url)}")
+    return Fetch(url, page_name(url), name=f"pylayers: index {redact_url(url)}")
 
 
 def dockerfile_input(text: str):

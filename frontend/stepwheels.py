@@ -9,7 +9,7 @@ from __future__ import annotations
 import posixpath
 from typing import Mapping
 
-from . import layerdefs, overlaps
+from . import layerdefs, overlaps, pagereuse
 from .dockerfile.args import step_args
 from .errors import FrontendError, GatewayError, InputError
 from .inputs.requirements import RequirementSet, parse_requirements
@@ -22,9 +22,10 @@ from .target import TargetEnv
 
 
 def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, target: TargetEnv, text: str,
-                       sdists: SdistBuilds | None = None, early=None):
+                       sdists: SdistBuilds | None = None, early=None, pages: pagereuse.PageWindow | None = None):
     """The step's packages; `early(packages)` is called with what they will be, if all are pinned,
-    before their dependencies are checked (which may still fail or add packages)."""
+    before their dependencies are checked (which may still fail or add packages). All pinned, the
+    index pages may be those of `pages` (pagereuse.py)."""
     env = {**step_args(text, step, solver.config.build_args), **_env_map(stage.env)}  # a RUN's environment
     sets = read_requirements(solver, stage, step, name, env)
     local = build_locals(sdists, stage.workdir, sets, target.markers) if sdists else LocalPackages((), ())
@@ -33,7 +34,8 @@ def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, targ
     chosen = choose_wheels(solver.fetch_pages, local.requirement_sets(sets), step.options, target, env,
                            fetch_files=solver.fetch_files, wheel_metadata=solver.wheel_metadata,
                            sdist_metadata=sdists and sdists.metadata,
-                           early=early and (lambda chosen: early((*chosen, *local.choices))))
+                           early=early and (lambda chosen: early((*chosen, *local.choices))),
+                           reused=pages and (lambda urls: pagereuse.reused_pages(solver, pages, urls)))
     return (*chosen, *local.choices)
 
 

@@ -26,6 +26,7 @@ from .wheels import PackageChoice, select_wheel
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 
 FetchAll = Callable[[Sequence[str]], Sequence[bytes | None]]  # URLs → bodies (None = not found)
+ReusedPages = Callable[[Sequence[str]], Sequence[bytes] | None]  # URLs → earlier bodies, or None
 # (url, sha256 or None) → bodies; for files whose content the index pins (PEP 658 metadata)
 FetchFiles = Callable[[Sequence[tuple[str, str | None]]], Sequence[bytes]]
 
@@ -46,10 +47,12 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
                   target: Target, env: Mapping[str, str] | Iterable[str],
                   fetch_files: FetchFiles | None = None, wheel_metadata: WheelMetadata | None = None,
                   sdist_metadata: SdistMetadata | None = None,
-                  early: Callable[[tuple[PackageChoice, ...]], None] | None = None) -> tuple[PackageChoice, ...]:
+                  early: Callable[[tuple[PackageChoice, ...]], None] | None = None,
+                  reused: ReusedPages | None = None) -> tuple[PackageChoice, ...]:
     """The wheel (or sdist) of every pin that applies to the target, sorted by name; InputError(s)
     otherwise. `sdist_metadata` builds the chosen sdists, for their dependencies. All pinned,
-    `early` hears of the choice before the dependencies are checked."""
+    `early` hears of the choice before the dependencies are checked, and the pages may be those
+    `reused(urls)` gives (None: not those), if every pin finds its file on them."""
     env = environment(env)
     errors: list[InputError] = []
     pins, merge_errors = merge_pins(_applicable((p for s in requirement_sets for p in s.pins), target,
@@ -63,19 +66,12 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
         raise_errors(errors)
         return resolution(pins, constraints)
     pins = _constrained(pins, constraints, errors)
-    choices = []
-    pages = fetch_pages(fetch_all, [[project_url(i, pin.name) for i in indexes] for pin in pins])
-    for pin, answers in zip(pins, pages):
-        if all(body is None for _, body in answers):
-            errors.append(InputError(pin.file, pin.line, f"{pin.name}: no such project on "
-                                     + " or ".join(redact_url(url) for url, _ in answers)))
-            continue
-        try:
-            choices.append(_choose(pin, answers, target, resolution.allows_sdist(pin.name),
-                                   pin.name in resolution.no_binary))
-        except InputError as exc:
-            errors.append(exc)
-    raise_errors(errors)
+    urls = [[project_url(i, pin.name) for i in indexes] for pin in pins]
+    found = _choose_all(pins, fetch_pages(reused, urls), target, resolution) if reused else None
+    if found is None or found[1]:  # not reused, or a pin misses its file there: the pages of now
+        found = _choose_all(pins, fetch_pages(fetch_all, urls), target, resolution)
+    choices, missed = found
+    raise_errors(errors + missed)
     choices.sort(key=lambda c: c.name)
     if early is not None:
         early(tuple(choices))
@@ -89,6 +85,25 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
                 raise
             return resolution(pins, constraints)  # pip installs the dependencies not pinned
     return tuple(choices)
+
+
+def _choose_all(pins: Sequence[Pin], pages, target: Target, resolution: "_Resolution"
+                ) -> tuple[list[PackageChoice], list[InputError]] | None:
+    """(the choice of each pin, the errors of the pins that have none) from the pages, if any."""
+    if pages is None:
+        return None
+    choices, errors = [], []
+    for pin, answers in zip(pins, pages):
+        if all(body is None for _, body in answers):
+            errors.append(InputError(pin.file, pin.line, f"{pin.name}: no such project on "
+                                     + " or ".join(redact_url(url) for url, _ in answers)))
+            continue
+        try:
+            choices.append(_choose(pin, answers, target, resolution.allows_sdist(pin.name),
+                                   pin.name in resolution.no_binary))
+        except InputError as exc:
+            errors.append(exc)
+    return choices, errors
 
 
 class _Resolution:
@@ -181,11 +196,15 @@ def index_urls(options: InstallOptions, requirement_sets: Sequence[RequirementSe
     return tuple(unique.values())
 
 
-def fetch_pages(fetch_all: FetchAll, urls: Sequence[Sequence[str]]
-                ) -> list[tuple[tuple[str, bytes | None], ...]]:
-    """Every URL fetched in one batch; per group of URLs, (url, body) in the same order."""
+def fetch_pages(fetch_all: FetchAll | ReusedPages, urls: Sequence[Sequence[str]]
+                ) -> list[tuple[tuple[str, bytes | None], ...]] | None:
+    """Every URL fetched in one batch; per group of URLs, (url, body) in the same order. None
+    when `fetch_all` is a ReusedPages that has none."""
     flat = [url for group in urls for url in group]
-    bodies = list(fetch_all(flat)) if flat else []
+    bodies = fetch_all(flat) if flat else []
+    if bodies is None:
+        return None
+    bodies = list(bodies)
     if len(bodies) != len(flat):
         raise ResolutionError(f"fetched {len(bodies)} index pages for {len(flat)} URLs")
     answers = iter(zip(flat, bodies))

@@ -85,8 +85,18 @@ class LocalIndex:
 
 
 class _Quiet(SimpleHTTPRequestHandler):
+    """Serves the index directory; logs each path (granted: None, no credentials asked)."""
+
     def log_message(self, *args) -> None:
         pass
+
+    def do_GET(self) -> None:
+        self.server.requests.append((self.path, None))
+        super().do_GET()
+
+    def do_HEAD(self) -> None:
+        self.server.requests.append((self.path, None))
+        super().do_HEAD()
 
 
 class _Private(_Quiet):
@@ -102,7 +112,7 @@ class _Private(_Quiet):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        super().do_GET()
+        SimpleHTTPRequestHandler.do_GET(self)  # logged above, with whether it was granted
 
     do_HEAD = do_GET
 

@@ -53,3 +53,14 @@ def test_fetch_timeout_from_build_arg():
     for bad in ("0", "-3", "soon", "inf", "nan"):
         with pytest.raises(FrontendError, match="PYLAYERS_FETCH_TIMEOUT"):
             config.from_opts({"build-arg:PYLAYERS_FETCH_TIMEOUT": bad})
+
+
+@pytest.mark.parametrize("value, seconds", [("", 600), ("0", 0), ("3600", 3600)])
+def test_index_max_age_is_a_number_of_seconds(value, seconds):
+    assert config.from_opts({"build-arg:PYLAYERS_INDEX_MAX_AGE": value}).index_max_age == seconds
+
+
+@pytest.mark.parametrize("value", ["-1", "10m", "100000"])
+def test_a_bad_index_max_age_is_refused_naming_the_argument(value):
+    with pytest.raises(FrontendError, match="PYLAYERS_INDEX_MAX_AGE"):
+        config.from_opts({"build-arg:PYLAYERS_INDEX_MAX_AGE": value})

@@ -33,6 +33,10 @@ class Handler(BaseHTTPRequestHandler):
             return self._answer(302, b"", {"Location": f"http://localhost:{server.server_port}/page"})
         if self.path == "/open":
             return self._answer(200, BODY)
+        if self.path == "/cached":
+            return self._answer(200, BODY, {"Cache-Control": "max-age=600, public"})
+        if self.path == "/busy":
+            return self._answer(503, b"busy")
         if self.headers.get("Authorization") != GOOD:
             return self._answer(401, b"", {"WWW-Authenticate": 'Basic realm="x"'})
         if self.path == "/flaky" and server.seen.count(("/flaky", GOOD)) < 2:
@@ -144,3 +148,23 @@ def test_runs_as_a_script_with_the_standard_library_only(server, tmp_path):
     proc = subprocess.run([sys.executable, "-I", str(script), netrc_file(tmp_path, f"default login {USER} password "
                            f"{PASSWORD}\n"), "netrc", str(out), "files", listed], capture_output=True, text=True)
     assert (proc.returncode, proc.stderr, (out / "page").read_bytes()) == (0, "", BODY)
+
+
+def test_reuse_mode_keeps_compressed_pages_with_their_cache_control_and_tries_once(server, tmp_path):
+    import time
+    import zlib
+
+    out = tmp_path / "out"
+    out.mkdir()
+    base = f"http://127.0.0.1:{server.server_port}"
+    before = time.time()
+    status = netfetch.run("", "", str(out), "reuse", [[f"{base}/cached", "", "c"], [f"{base}/open", "", "o"],
+                                                    [f"{base}/busy", "", "b"], [f"{base}/missing", "", "m"]])
+    assert status == 0
+    assert zlib.decompress((out / "c").read_bytes()) == BODY == zlib.decompress((out / "o").read_bytes())
+    found = json.loads((out / netfetch.REUSE_INDEX).read_text())
+    assert found["c"]["cache_control"] == "max-age=600, public" and found["o"]["cache_control"] is None
+    assert before <= found["c"]["fetched"] <= time.time()
+    assert found["b"]["failed"] == {"status": 503, "reason": "HTTP 503"} and not (out / "b").exists()
+    assert found["m"]["failed"] == {"status": 401, "reason": "HTTP 401"}  # this server wants credentials
+    assert [p for p, _ in server.seen].count("/busy") == 1  # the frontend fetches what is missing

@@ -309,3 +309,38 @@ def test_early_hears_of_the_pinned_choice_before_the_dependency_check():
     choices = choose_wheels(Index(PAGES), reqs({REQ: "flask==3.1.3\n"}), Options(), Target(), {},
                             fetch_files=fetch_files, wheel_metadata=fetch_files, early=heard.append)
     assert heard == [choices] and checked and checked[0] == 1
+
+
+class Reused(Index):
+    """A fake ReusedPages: the pages of an earlier build, or None (none to reuse)."""
+
+    def __call__(self, urls):
+        self.batches.append(list(urls))
+        return None if self.pages is None else [self.pages.get(url, b"") for url in urls]
+
+
+def choose(files: dict[str, str], reused: Reused, index: Index):
+    return choose_wheels(index, reqs(files), Options(), Target(), {}, reused=reused)
+
+
+def test_reused_pages_are_used_when_every_pin_finds_its_file_there():
+    reused, index = Reused(PAGES), Index({})
+    (flask,) = choose({REQ: "flask==3.1.3\n"}, reused, index)
+    assert flask.filename == "flask-3.1.3-py3-none-any.whl"
+    assert reused.batches == [[f"{PYPI}flask/"]] and index.batches == []
+
+
+def test_a_version_missing_from_the_reused_pages_fetches_them_all_again():
+    new = {**PAGES, f"{PYPI}flask/": html(("flask-3.1.3-py3-none-any.whl", 1), ("flask-3.2.0-py3-none-any.whl", 8))}
+    reused, index = Reused(PAGES), Index(new)
+    choices = choose({REQ: "flask==3.2.0\nMarkupSafe==3.0.2\n"}, reused, index)
+    assert [c.filename for c in choices] == ["flask-3.2.0-py3-none-any.whl",
+                                             "MarkupSafe-3.0.2-cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"]
+    assert index.batches == [[f"{PYPI}flask/", f"{PYPI}markupsafe/"]]
+
+
+def test_without_reused_pages_they_are_fetched_and_errors_come_from_the_fresh_pages():
+    reused, index = Reused(None), Index(PAGES)
+    with pytest.raises(InputError, match=r"requirements.txt:1: flask==9.9 not found on https://pypi.org/simple/flask/"):
+        choose({REQ: "flask==9.9\n"}, reused, index)
+    assert reused.batches and index.batches == [[f"{PYPI}flask/"]]

@@ -1,0 +1,98 @@
+"""Index pages reused by the builds of a few minutes, as uv reuses PyPI's (max-age=600).
+
+Pages come as http sources, which the daemon fetches again on every build: 58 pins are 21 MB of
+pages, up to a second or more of each no-op or one-pin rebuild. For a step whose requirements are
+all pinned, the pages are first asked of one exec of netfetch.py (mode "reuse") in the stage's
+base image, on the step's network. Its cache key holds the current window of
+PYLAYERS_INDEX_MAX_AGE seconds (600 by default), so every build of that window gets the pages of
+its first build from BuildKit's cache, without a request. A reused page is used only if:
+
+- it came (an index on the daemon's loopback is not asked, unless the step's network is "host");
+- its index allowed it: no Cache-Control no-store or no-cache, no max-age it has outlived;
+- every pin finds its version and a file for the target on it (resolve.steps.choose_wheels), so a
+  release published within the window is seen at once.
+
+Otherwise every page is fetched the usual way. PYLAYERS_INDEX_MAX_AGE=0 or --no-cache turns reuse
+off. Wheels and metadata files are pinned by their sha256 and need no window.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Sequence
+from urllib.parse import urlsplit
+
+from . import llb
+from .downloads import INSTALL_ENV, OUT_DIR, SCRIPT_DIR, script_state
+from .errors import FrontendError
+from .netfetch import REUSE_INDEX
+from .solver import Solver, page_name
+
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+_FORBIDS = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PageWindow:
+    """Where and until when pages are reused: the exec runs `python` of `base` on `network`."""
+
+    base: "llb.State"
+    python: str
+    network: str | None
+    max_age: int  # seconds
+    now: float
+
+    @property
+    def start(self) -> int:
+        return int(self.now // self.max_age * self.max_age)
+
+    def state(self, urls: Sequence[str]) -> "llb.State":
+        listed = json.dumps([[url, "", page_name(url)] for url in urls])
+        start = datetime.fromtimestamp(self.start, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        mounts = (llb.Mount(OUT_DIR, llb.scratch()), llb.Mount(SCRIPT_DIR, script_state(), readonly=True))
+        run = self.base.run(args=(self.python, f"{SCRIPT_DIR}/netfetch.py", "", "", OUT_DIR, "reuse", listed),
+                            env=(*INSTALL_ENV, f"PYLAYERS_PAGES_WINDOW={start}+{self.max_age}s"), cwd="/",
+                            network=self.network, readonly_root=True, mounts=mounts,
+                            name=f"pylayers: {len(urls)} index pages, reused by the builds of {self.max_age} s "
+                                 f"from {start}")
+        return run.mount_output(OUT_DIR)
+
+
+def window(solver: Solver, base: "llb.State", python: str, network: str | None,
+           now: Callable[[], float] = time.time) -> PageWindow | None:
+    """The step's window, or None when pages are not reused (turned off, or a netrc secret)."""
+    max_age = solver.config.index_max_age
+    if max_age <= 0 or "no-cache" in solver.config.opts or solver.downloads.reports_failures:
+        return None
+    return PageWindow(base, python, network, max_age, now())
+
+
+def reused_pages(solver: Solver, pages: PageWindow, urls: Sequence[str]) -> list[bytes] | None:
+    """Every page of `urls` from the window's exec, or None if any of them cannot be used."""
+    if not urls or (pages.network != "host" and any(urlsplit(url).hostname in LOOPBACK for url in urls)):
+        return None  # the exec's network has a loopback of its own
+    try:
+        ref = solver.solve_state(pages.state(urls))
+        found = json.loads(solver.read(ref, "/" + REUSE_INDEX))
+        if not all(usable(found.get(page_name(url)), pages.now) for url in urls):
+            return None
+        return [zlib.decompress(page) for page in solver.read_all(ref, ["/" + page_name(url) for url in urls])]
+    except (FrontendError, ValueError, zlib.error):
+        return None
+
+
+def usable(answer: dict | None, now: float) -> bool:
+    """A page that came, whose index allows it to be used now."""
+    if not isinstance(answer, dict) or "failed" in answer:
+        return False
+    control = answer.get("cache_control") or ""
+    if _FORBIDS.search(control):
+        return False
+    max_age = _MAX_AGE.search(control)
+    return max_age is None or now - float(answer.get("fetched", 0)) <= int(max_age.group(1))

@@ -1,0 +1,112 @@
+"""pagereuse.py: which reused pages may be used, the window's cache key, the fallback to None."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from types import SimpleNamespace
+
+import pytest
+
+from frontend import llb, pagereuse
+from frontend.config import DEFAULT_INDEX_MAX_AGE
+from frontend.errors import GatewayError
+from frontend.netfetch import REUSE_INDEX
+from frontend.solver import page_name
+
+NOW = 1_796_025_000.0  # 2026-11-30T07:50:00Z
+PAGE = "https://pypi.org/simple/six/"
+
+
+@pytest.mark.parametrize("answer, usable", [
+    ({"cache_control": None, "fetched": NOW - 500}, True),  # no header: the window decides
+    ({"cache_control": "max-age=600, public", "fetched": NOW - 599}, True),
+    ({"cache_control": "public, max-age=60", "fetched": NOW - 61}, False),  # outlived its max-age
+    ({"cache_control": "no-cache", "fetched": NOW}, False),
+    ({"cache_control": "private, no-store", "fetched": NOW}, False),
+    ({"failed": {"status": 503, "reason": "HTTP 503"}, "fetched": NOW}, False),
+    (None, False),
+])
+def test_a_page_is_used_only_if_it_came_and_its_index_allows_it(answer, usable):
+    assert pagereuse.usable(answer, NOW) is usable
+
+
+def window(now: float = NOW, network: str | None = None, max_age: int = 600) -> pagereuse.PageWindow:
+    return pagereuse.PageWindow(llb.image("localhost:5000/python:3.13-trixie"), "/usr/bin/python3", network,
+                                max_age, now)
+
+
+def digest(state) -> bytes:
+    return llb.marshal(state).SerializeToString()
+
+
+def test_the_exec_is_the_same_within_a_window_and_another_in_the_next():
+    urls = [PAGE, "https://pypi.org/simple/idna/"]
+    assert digest(window(NOW).state(urls)) == digest(window(NOW + 599).state(urls))
+    assert digest(window(NOW).state(urls)) != digest(window(NOW + 600).state(urls))
+    assert digest(window(NOW).state(urls)) != digest(window(NOW).state(urls[:1]))
+    assert window(NOW + 599).start == NOW
+
+
+class FakeSolver:
+    def __init__(self, files: dict[str, bytes] | None, max_age: int = DEFAULT_INDEX_MAX_AGE, opts=None,
+                 secret: bool = False) -> None:
+        self.files, self.solved = files, []
+        self.config = SimpleNamespace(index_max_age=max_age, opts=opts or {})
+        self.downloads = SimpleNamespace(reports_failures=secret)
+
+    def solve_state(self, state) -> str:
+        self.solved.append(state)
+        if self.files is None:
+            raise GatewayError('process "/usr/bin/python3 netfetch.py" did not complete successfully: exit code: 1')
+        return "ref"
+
+    def read(self, ref: str, path: str) -> bytes:
+        return self.files[path.lstrip("/")]
+
+    def read_all(self, ref: str, paths) -> list[bytes]:
+        return [self.read(ref, p) for p in paths]
+
+
+def answers(cache_control=None, **pages: bytes) -> dict[str, bytes]:
+    urls = {f"https://pypi.org/simple/{name}/": body for name, body in pages.items()}
+    index = {page_name(u): {"cache_control": cache_control, "fetched": NOW - 10} for u in urls}
+    return {REUSE_INDEX: json.dumps(index).encode(), **{page_name(u): zlib.compress(b) for u, b in urls.items()}}
+
+
+def test_reused_pages_come_decompressed_in_order():
+    solver = FakeSolver(answers(six=b"<a>six</a>", idna=b"<a>idna</a>"))
+    got = pagereuse.reused_pages(solver, window(), ["https://pypi.org/simple/idna/", PAGE])
+    assert got == [b"<a>idna</a>", b"<a>six</a>"] and len(solver.solved) == 1
+
+
+@pytest.mark.parametrize("solver", [
+    FakeSolver(None),  # the exec failed
+    FakeSolver(answers(cache_control="no-store", six=b"x")),
+    FakeSolver({REUSE_INDEX: json.dumps({page_name(PAGE): {"failed": {"status": 404}, "fetched": NOW}}).encode()}),
+    FakeSolver({REUSE_INDEX: b"{not json"}),
+])
+def test_any_page_that_cannot_be_used_means_none_are(solver):
+    assert pagereuse.reused_pages(solver, window(), [PAGE]) is None
+
+
+def test_a_loopback_index_is_asked_only_on_the_host_network():
+    url = "http://127.0.0.1:8080/simple/six/"
+    solver = FakeSolver(answers(six=b"x"))
+    assert pagereuse.reused_pages(solver, window(), [url]) is None and solver.solved == []
+    solver.files = {REUSE_INDEX: json.dumps({page_name(url): {"fetched": NOW}}).encode(),
+                    page_name(url): zlib.compress(b"x")}
+    assert pagereuse.reused_pages(solver, window(network="host"), [url]) == [b"x"]
+
+
+@pytest.mark.parametrize("solver, on", [
+    (FakeSolver({}), True),
+    (FakeSolver({}, max_age=0), False),
+    (FakeSolver({}, opts={"no-cache": ""}), False),  # docker build --no-cache
+    (FakeSolver({}, secret=True), False),  # pages with a netrc secret run on every build
+])
+def test_reuse_is_on_unless_turned_off_or_with_credentials(solver, on):
+    found = pagereuse.window(solver, llb.scratch(), "/usr/bin/python3", None, now=lambda: NOW)
+    assert (found is not None) is on
+    if on:
+        assert (found.max_age, found.now) == (600, NOW)
