@@ -24,6 +24,7 @@ import netrc
 import os
 import socket
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -36,7 +37,7 @@ BACKOFF = 1.0
 TIMEOUT = 60.0  # seconds without progress on one connection (not part of any cache key)
 PARALLEL = 8
 REUSE_PARALLEL = 16
-REUSE_TIMEOUT = 10.0
+REUSE_TIMEOUT = 5.0  # seconds without progress; then the frontend fetches the pages itself
 REUSE_INDEX = "pages.json"
 ACCEPT = "text/html"
 
@@ -183,12 +184,17 @@ def reuse(out, items, timeout=REUSE_TIMEOUT):
     missing itself), zlib-compressed (the frontend reads a tenth of the bytes: 21 MB of pages
     took 0.2-0.9 s to read). OUT/pages.json says, per file name, the answer's Cache-Control
     header and when it came, or why there is no page. Exit status 0."""
+    gave_up = threading.Event()  # one page missing, none is used: the others are not asked
+
     def one(item):
         answered = {"fetched": time.time()}
         try:
+            if gave_up.is_set():
+                raise Failed("not asked: another page failed")
             body = fetch(item, {}, timeout, attempts=1, answered=answered)
             write(os.path.join(out, item[2]), zlib.compress(body, 1))
         except Failed as exc:
+            gave_up.set()
             answered["failed"] = {"status": exc.status, "reason": exc.reason}
         return item[2], answered
 
