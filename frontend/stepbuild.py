@@ -79,8 +79,8 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
     `on_base`: the layers may be merged onto the stage's FROM image (stagemerge.py), if the
     Dockerfile lets them go there; `whole`: with the rest of the stage as a DiffOp."""
     with phase(f"step {index}: stage and FROM solved"):
-        stage = solver.solve_dockerfile(*dockerfile.stage_prefix(text, step, *rewrites(earlier)), inputs,
-                                        definitions(earlier), metadata(earlier))
+        prefix = dockerfile.stage_prefix(text, step, *rewrites(earlier))
+        stage = solver.solve_dockerfile(*prefix, inputs, definitions(earlier), metadata(earlier))
         base_df, base_target = dockerfile.stage_base(text, step)
         base = solver.solve_dockerfile(base_df, base_target, inputs)
     base_state = llb.from_definition(base.definition)
@@ -89,7 +89,10 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
         return None
     with phase(f"step {index}: target probed"):
         new_env = layerdefs.venv_state(base_state, environment.path, stage.env) if environment.create else None
-        target = probe_target(solver, stage, environment.interpreter, new_env and (environment.path, new_env))
+        without = dockerfile.without_requirement_copies(prefix[0], step)  # a pin change leaves the probe cached
+        probed = stage if without is None else solver.solve_dockerfile(without, prefix[1], inputs,
+                                                                       definitions(earlier), metadata(earlier))
+        target = probe_target(solver, probed, environment.interpreter, new_env and (environment.path, new_env))
     log.info("step %d (%s:%d): target %s", index, name, step.line, target.describe())
     if step.netrc is not None:  # every download of this step with the credentials of the secret
         solver = solver.with_downloads(SecretDownloads(base_state, target.base_interpreter, step.netrc,

@@ -111,3 +111,38 @@ def _destination(args: str) -> str | None:
 def _related(a: str, b: str) -> bool:
     """One path is the other or inside it."""
     return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
+
+
+def without_requirement_copies(prefix: str, step: InstallStep) -> str | None:
+    """`prefix` (a stage_prefix) without its last COPY/ADD lines that bring in only the step's
+    requirement files, or None if it has none: where the probe of the target runs. The stage's
+    interpreter cannot depend on them, and without them a pin change leaves the probe cached.
+
+    Only COPY/ADD from the context (no --from, no heredoc, no wildcard) after the stage's last RUN,
+    whose every source has the name of one of the step's -r/-c files."""
+    if step.lock is not None:
+        return None
+    names = {posixpath.basename(f) for f in (*step.options.requirements, *step.options.constraints)}
+    doc = parse(prefix)
+    dropped = []
+    for instr in reversed(doc.instructions):
+        if instr.keyword in ("run", "from", "onbuild"):
+            break
+        if instr.keyword in ("copy", "add") and _only_files(instr, names):
+            dropped.append(instr)
+    if not dropped:
+        return None
+    lines = list(doc.lines)
+    for instr in dropped:
+        lines[instr.start:instr.end] = [""] * (instr.end - instr.start)
+    return "".join(lines)
+
+
+def _only_files(instr: Instruction, names: set[str]) -> bool:
+    flags, rest = split_flags(instr.args)
+    words = exec_form(rest)
+    words = list(words) if words is not None else rest.split()
+    sources = words[:-1]
+    if instr.heredoc or any(f.startswith("--from") for f in flags) or not sources:
+        return False
+    return all(not any(c in s for c in "*?[$") and posixpath.basename(s) in names for s in sources)
