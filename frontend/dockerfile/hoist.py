@@ -111,3 +111,46 @@ def _destination(args: str) -> str | None:
 def _related(a: str, b: str) -> bool:
     """One path is the other or inside it."""
     return a == b or a.startswith(b.rstrip("/") + "/") or b.startswith(a.rstrip("/") + "/")
+
+
+def without_requirement_copies(prefix: str, step: InstallStep) -> str | None:
+    """`prefix` (a stage_prefix) without its last COPY lines that bring in the step's requirement
+    files, or None if it has none: where the probe of the target runs. The stage's interpreter
+    does not depend on them, and without them a pin change leaves the probe cached.
+
+    Only COPY from the context (no --from, no heredoc, no variable) after the stage's last RUN,
+    into a directory (not /) that holds one of the step's -r/-c files, or into that file."""
+    if step.lock is not None:
+        return None
+    doc = parse(prefix)
+    froms = [i for i, instr in enumerate(doc.instructions) if instr.keyword == "from"]
+    stage = list(doc.instructions[froms[-1] + 1:]) if froms else []
+    workdirs = _workdirs(stage)
+    here = workdirs[-1] if stage else "/"
+    if here is None:
+        return None
+    files = [posixpath.normpath(posixpath.join(here, f)) for f in (*step.options.requirements,
+                                                                 *step.options.constraints)]
+    dropped = []
+    for instr, workdir in reversed(list(zip(stage, workdirs))):
+        if instr.keyword in ("run", "onbuild", "add"):
+            break
+        if instr.keyword == "copy" and _brings(instr, workdir, files):
+            dropped.append(instr)
+    if not dropped:
+        return None
+    lines = list(doc.lines)
+    for instr in dropped:
+        lines[instr.start:instr.end] = [""] * (instr.end - instr.start)
+    return "".join(lines)
+
+
+def _brings(instr: Instruction, workdir: str | None, files: list[str]) -> bool:
+    flags, rest = split_flags(instr.args)
+    words = exec_form(rest)
+    words = list(words) if words is not None else rest.split()
+    if instr.heredoc or workdir is None or len(words) < 2 or any(f.startswith("--from") for f in flags) \
+            or any("$" in w for w in words):
+        return False
+    target = posixpath.normpath(posixpath.join(workdir, words[-1]))
+    return target != "/" and any(f == target or f.startswith(target + "/") for f in files)

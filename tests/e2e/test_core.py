@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,20 @@ def test_one_pin_change_rebuilds_and_pushes_one_package(docker_client, example, 
     sizes = {layer["digest"]: layer["size"] for layer in registry_manifest(f"{image_name}:b")["layers"]}
     assert sum(sizes[after[i]] for i in changed[1:]) < 2048  # what a push adds to idna's layer
     print(f"\nno-op rebuild: {noop.seconds:.2f} s; one-pin rebuild: {second.seconds:.2f} s")
+
+
+def test_an_edited_requirements_file_leaves_the_probe_of_the_target_cached(example, image_name):
+    requirements = example / "requirements" / "production.txt"
+    text = requirements.read_text()
+    requirements.write_text(f"{text}# {uuid.uuid4().hex}\n")  # new content, never built before
+    try:
+        buildx(example, "--load", "-t", f"{image_name}:a").check()
+        requirements.write_text(f"{text}# {uuid.uuid4().hex}\n")
+        second = buildx(example, "--load", "-t", f"{image_name}:b").check()
+    finally:
+        requirements.write_text(text)
+    probes = [v for v in vertices(second.output) if v.name.startswith("pylayers: probe")]
+    assert probes and not any(v.ran for v in probes), probes  # the stage it runs on has no requirements
 
 
 def test_registry_cache_after_prune_rebuilds_only_the_changed_package(docker_client, example, image_name):

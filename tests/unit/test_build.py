@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from frontend import build, config
+from frontend.stepbuild import StepLayers
 
 
 class Client:
@@ -58,7 +59,7 @@ def test_a_whole_stage_context_counts_its_instructions_and_packages_once(caplog)
 
     text = "FROM python:3.13\nWORKDIR /app\nCOPY r.txt .\nRUN pip install -r r.txt\nCOPY . .\n"
     step, = find_install_steps(text, "Dockerfile")
-    result = build.StepLayers(plan=LayerPlan(()), definitions={}, contexts=("pylayers-1-base",), removal=None,
+    result = StepLayers(plan=LayerPlan(()), definitions={}, contexts=("pylayers-1-base",), removal=None,
                               base_layers=1, layers=58, base_metadata="{}", whole_stage=True)
     rewritten = rewrite(text, {step.key: result.contexts}, stages={step.key: "pylayers-1-base"})
     client = Client()

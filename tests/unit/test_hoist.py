@@ -122,3 +122,42 @@ def test_a_whole_stage_is_built_without_its_step_and_becomes_one_from_line():
         "FROM python:3.13 \\\n  AS App\nWORKDIR /app\nCOPY r.txt .\nCOPY . .\nCMD [\"x\"]\n", "app")
     assert rewrite(text, {step.key: ("pylayers-1-base",)}, stages={step.key: "pylayers-1-base"}) == (
         "FROM pylayers-1-base AS app\nFROM app AS test\nRUN pytest\n")
+
+
+@pytest.mark.parametrize("body, dropped", [
+    ("COPY requirements.txt .\n", ["COPY requirements.txt .\n"]),
+    ("COPY requirements.txt c.txt ./\n", ["COPY requirements.txt c.txt ./\n"]),
+    ("COPY --chown=1:1 requirements.txt /app/\nWORKDIR /app\n", ["COPY --chown=1:1 requirements.txt /app/\n"]),
+    ("COPY req*.txt ./\n", ["COPY req*.txt ./\n"]),
+    ("COPY . .\n", ["COPY . .\n"]),  # only the probe's stage: the step still sees what it brings
+    ("COPY requirements.txt /app/requirements.txt\n", ["COPY requirements.txt /app/requirements.txt\n"]),
+    ("COPY setup.py .\nCOPY requirements.txt .\n", ["COPY setup.py .\n", "COPY requirements.txt .\n"]),
+    ("COPY . /\n", []),
+    ("COPY requirements.txt /tmp/\n", []),  # not where the step reads it
+    ("COPY --from=build /w/requirements.txt .\n", []),
+    ("COPY requirements.txt $DEST\n", []),
+    ("ADD requirements.txt .\n", []),
+    ("COPY requirements.txt .\nRUN echo hi\n", []),  # the RUN may read it
+    ("COPY requirements.txt .\nRUN echo hi\nCOPY c.txt .\n", ["COPY c.txt .\n"]),
+])
+def test_the_probe_runs_without_the_copies_of_the_requirement_files(body, dropped):
+    from frontend.dockerfile import stage_prefix, without_requirement_copies
+
+    text = f"FROM python:3.13\nWORKDIR /app\n{body}RUN pip install -r requirements.txt -c c.txt\n"
+    step, = find_install_steps(text, "Dockerfile")
+    prefix, _ = stage_prefix(text, step)
+    without = without_requirement_copies(prefix, step)
+    if not dropped:
+        assert without is None
+        return
+    assert without.splitlines() == [line for line in prefix.splitlines() if line + "\n" not in dropped]
+
+
+def test_the_probe_of_the_example_runs_without_its_requirements_directory():
+    from frontend.dockerfile import stage_prefix, without_requirement_copies
+
+    text = ("FROM python:3.13\nWORKDIR /app\nCOPY ./requirements /requirements\n"
+            "RUN pip install -r /requirements/production.txt && rm -rf /requirements\n")
+    step, = find_install_steps(text, "Dockerfile")
+    prefix, _ = stage_prefix(text, step)
+    assert "COPY" not in without_requirement_copies(prefix, step)
