@@ -34,6 +34,8 @@ from .netfetch import REUSE_INDEX
 from .solver import Solver, page_name
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
+# the proxy build arguments BuildKit's Dockerfile frontend gives every RUN without declaring them
+PROXY_ARGS = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy")
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 _FORBIDS = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\b", re.IGNORECASE)
 
@@ -47,6 +49,7 @@ class PageWindow:
     network: str | None
     max_age: int  # seconds
     now: float
+    proxies: tuple[str, ...] = ()  # the build's proxy arguments, NAME=value, for the exec's urllib
 
     @property
     def start(self) -> int:
@@ -57,7 +60,8 @@ class PageWindow:
         start = datetime.fromtimestamp(self.start, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         mounts = (llb.Mount(OUT_DIR, llb.scratch()), llb.Mount(SCRIPT_DIR, script_state(), readonly=True))
         run = self.base.run(args=(self.python, f"{SCRIPT_DIR}/netfetch.py", "", "", OUT_DIR, "reuse", listed),
-                            env=(*INSTALL_ENV, f"PYLAYERS_PAGES_WINDOW={start}+{self.max_age}s"), cwd="/",
+                            env=(*INSTALL_ENV, *self.proxies, f"PYLAYERS_PAGES_WINDOW={start}+{self.max_age}s"),
+                            cwd="/",
                             network=self.network, readonly_root=True, mounts=mounts,
                             name=f"pylayers: {len(urls)} index pages, reused by the builds of {self.max_age} s "
                                  f"from {start}")
@@ -70,7 +74,9 @@ def window(solver: Solver, base: "llb.State", python: str, network: str | None,
     max_age = solver.config.index_max_age
     if max_age <= 0 or "no-cache" in solver.config.opts or solver.downloads.reports_failures:
         return None
-    return PageWindow(base, python, network, max_age, now())
+    args = solver.config.build_args
+    proxies = tuple(f"{k}={args[k]}" for k in PROXY_ARGS if args.get(k))
+    return PageWindow(base, python, network, max_age, now(), proxies)
 
 
 def reused_pages(solver: Solver, pages: PageWindow, urls: Sequence[str]) -> list[bytes] | None:
@@ -80,7 +86,7 @@ def reused_pages(solver: Solver, pages: PageWindow, urls: Sequence[str]) -> list
     try:
         ref = solver.solve_state(pages.state(urls))
         found = json.loads(solver.read(ref, "/" + REUSE_INDEX))
-        if not all(usable(found.get(page_name(url)), pages.now) for url in urls):
+        if not isinstance(found, dict) or not all(usable(found.get(page_name(url)), pages.now) for url in urls):
             return None
         return [zlib.decompress(page) for page in solver.read_all(ref, ["/" + page_name(url) for url in urls])]
     except (FrontendError, ValueError, zlib.error):

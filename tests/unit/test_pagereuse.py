@@ -52,7 +52,7 @@ class FakeSolver:
     def __init__(self, files: dict[str, bytes] | None, max_age: int = DEFAULT_INDEX_MAX_AGE, opts=None,
                  secret: bool = False) -> None:
         self.files, self.solved = files, []
-        self.config = SimpleNamespace(index_max_age=max_age, opts=opts or {})
+        self.config = SimpleNamespace(index_max_age=max_age, opts=opts or {}, build_args={})
         self.downloads = SimpleNamespace(reports_failures=secret)
 
     def solve_state(self, state) -> str:
@@ -110,3 +110,12 @@ def test_reuse_is_on_unless_turned_off_or_with_credentials(solver, on):
     assert (found is not None) is on
     if on:
         assert (found.max_age, found.now) == (600, NOW)
+
+
+def test_the_exec_goes_through_the_builds_proxy_like_a_run():
+    solver = FakeSolver({})
+    solver.config.build_args = {"HTTPS_PROXY": "http://proxy.corp:3128", "no_proxy": "localhost", "FOO": "bar"}
+    found = pagereuse.window(solver, llb.scratch(), "/usr/bin/python3", None, now=lambda: NOW)
+    assert found.proxies == ("HTTPS_PROXY=http://proxy.corp:3128", "no_proxy=localhost")
+    definition = llb.marshal(found.state([PAGE])).SerializeToString()
+    assert b"HTTPS_PROXY=http://proxy.corp:3128" in definition and b"FOO=bar" not in definition
