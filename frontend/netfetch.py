@@ -97,8 +97,8 @@ class Redirects(urllib.request.HTTPRedirectHandler):
         return new
 
 
-def get(url, creds, timeout, answered=None):
-    """The body of `url`; Failed with the HTTP status or the network error otherwise. `answered`
+def get(url, creds, timeout, seen=None):
+    """The body of `url`; Failed with the HTTP status or the network error otherwise. `seen`
     (a dict) gets the answer's Cache-Control header."""
     request = urllib.request.Request(url, headers={"Accept": ACCEPT, "User-Agent": "pylayers"})
     auth = authorization(url, creds)
@@ -107,8 +107,8 @@ def get(url, creds, timeout, answered=None):
     opener = urllib.request.build_opener(Redirects(creds))
     try:
         with opener.open(request, timeout=timeout) as answer:
-            if answered is not None:
-                answered["cache_control"] = answer.headers.get("Cache-Control")
+            if seen is not None:
+                seen["cache_control"] = answer.headers.get("Cache-Control")
             return answer.read()
     except urllib.error.HTTPError as exc:
         answered = exc.geturl() or url
@@ -133,13 +133,13 @@ def advice(failure, url, secret_id, netrc_given):
     return "%s: %s" % (failure.reason, what)
 
 
-def fetch(item, creds, timeout, sleep=time.sleep, attempts=ATTEMPTS, answered=None):
+def fetch(item, creds, timeout, sleep=time.sleep, attempts=ATTEMPTS, seen=None):
     """One body, retried (bounded, with backoff) on 5xx, network errors and checksum mismatches."""
     url, sha256 = item[0], item[1]
     delay = BACKOFF
     for attempt in range(1, attempts + 1):
         try:
-            body = get(url, creds, timeout, answered)
+            body = get(url, creds, timeout, seen)
             if sha256 and hashlib.sha256(body).hexdigest() != sha256:
                 raise Failed("the body does not match its checksum (expected sha256:%s, got sha256:%s)"
                              % (sha256, hashlib.sha256(body).hexdigest()))
@@ -191,7 +191,7 @@ def reuse(out, items, timeout=REUSE_TIMEOUT):
         try:
             if gave_up.is_set():
                 raise Failed("not asked: another page failed")
-            body = fetch(item, {}, timeout, attempts=1, answered=answered)
+            body = fetch(item, {}, timeout, attempts=1, seen=answered)
             write(os.path.join(out, item[2]), zlib.compress(body, 1))
         except Failed as exc:
             gave_up.set()

@@ -102,10 +102,15 @@ def _crossable(instr: Instruction, workdir: str | None, prefixes: tuple[str, ...
 
 
 def _destination(args: str) -> str | None:
-    _, rest = split_flags(args)
-    words = exec_form(rest)
-    words = list(words) if words is not None else rest.split()
+    words = _words(args)[1]
     return words[-1] if len(words) >= 2 else None
+
+
+def _words(args: str) -> tuple[tuple[str, ...], list[str]]:
+    """A COPY/ADD's (flags, sources and destination), in exec or shell form."""
+    flags, rest = split_flags(args)
+    words = exec_form(rest)
+    return flags, list(words) if words is not None else rest.split()
 
 
 def _related(a: str, b: str) -> bool:
@@ -123,8 +128,7 @@ def without_requirement_copies(prefix: str, step: InstallStep) -> str | None:
     if step.lock is not None:
         return None
     doc = parse(prefix)
-    froms = [i for i, instr in enumerate(doc.instructions) if instr.keyword == "from"]
-    stage = list(doc.instructions[froms[-1] + 1:]) if froms else []
+    stage = _stage_instructions(doc, step.stage_index)
     workdirs = _workdirs(stage)
     here = workdirs[-1] if stage else "/"
     if here is None:
@@ -146,9 +150,7 @@ def without_requirement_copies(prefix: str, step: InstallStep) -> str | None:
 
 
 def _brings(instr: Instruction, workdir: str | None, files: list[str]) -> bool:
-    flags, rest = split_flags(instr.args)
-    words = exec_form(rest)
-    words = list(words) if words is not None else rest.split()
+    flags, words = _words(instr.args)
     if instr.heredoc or workdir is None or len(words) < 2 or any(f.startswith("--from") for f in flags) \
             or any("$" in w for w in words):
         return False
