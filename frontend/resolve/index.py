@@ -66,8 +66,7 @@ def parse_project_page(data: bytes, page_url: str, content_type: str | None = No
     """
     mime = (content_type or "").split(";", 1)[0].strip().lower()
     if mime == JSON_CONTENT_TYPE or data.lstrip().startswith(b"{"):
-        links = _parse_json(data, page_url)
-        return links if keep is None else tuple(link for link in links if keep(link.filename))
+        return _parse_json(data, page_url, keep)
     text = _decode(data, page_url, _charset(content_type))
     if keep is not None:
         text = _preselect(text, keep)
@@ -122,7 +121,7 @@ def _core_metadata(value: object) -> bool | str:
     return bool(value)
 
 
-def _parse_json(data: bytes, page_url: str) -> tuple[Link, ...]:
+def _parse_json(data: bytes, page_url: str, keep: Callable[[str], bool] | None = None) -> tuple[Link, ...]:
     try:
         doc = json.loads(data)
     except ValueError as exc:
@@ -131,7 +130,11 @@ def _parse_json(data: bytes, page_url: str) -> tuple[Link, ...]:
         raise ResolutionError(f'{redact_url(page_url)}: not a PEP 691 project page (no "files" list)')
     meta = doc.get("meta")
     _check_version(meta.get("api-version") if isinstance(meta, dict) else None, page_url)
-    return tuple(_json_link(entry, page_url) for entry in doc["files"])
+    files = doc["files"]
+    if keep is not None:  # before the links are made: a big project's thousands of URLs to join
+        files = [e for e in files if not (isinstance(e, dict) and isinstance(e.get("filename"), str))
+                 or keep(e["filename"])]
+    return tuple(_json_link(entry, page_url) for entry in files)
 
 
 def _json_link(entry: object, page_url: str) -> Link:

@@ -183,3 +183,14 @@ def test_keep_filter_falls_back_to_the_full_parser_on_anchors_it_cannot_delimit(
     page = b'<a href="a-1.0.whl#sha256=aa"><span>a-1.0-py3-none-any.whl</span></a>'
     links = parse_project_page(page, "https://idx.example/simple/a/", keep=lambda f: "1.0" in f)
     assert [link.filename for link in links] == ["a-1.0-py3-none-any.whl"]
+
+
+def test_keep_filter_on_a_json_page_still_reports_a_malformed_entry():
+    files = [{"filename": f"a-{v}-py3-none-any.whl", "url": f"../../f/a-{v}.whl", "hashes": {}}
+             for v in ("1.0", "2.0")]
+    page = json.dumps({"meta": {"api-version": "1.1"}, "files": files}).encode()
+    [link] = parse_project_page(page, "https://idx.example/simple/a/", keep=lambda f: "2.0" in f)
+    assert link.url == "https://idx.example/f/a-2.0.whl"
+    bad = json.dumps({"meta": {"api-version": "1.1"}, "files": [*files, {"url": "x"}]}).encode()
+    with pytest.raises(ResolutionError, match="invalid file entry"):
+        parse_project_page(bad, "https://idx.example/simple/a/", keep=lambda f: "2.0" in f)
