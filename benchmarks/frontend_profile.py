@@ -112,6 +112,9 @@ class Bridge(gateway_pb2_grpc.LLBBridgeServicer):
             return gateway_pb2.ReadFileResponse(Data=b"{}")
         if path.endswith("/sizes.json"):
             return gateway_pb2.ReadFileResponse(Data=json.dumps(dict.fromkeys(self.names, 100_000)).encode())
+        if path.endswith("/metadata.json"):  # the overlap check's copy of each wheel's METADATA
+            found = {n: metadata(n, self.versions[n]).decode() for n in self.names}
+            return gateway_pb2.ReadFileResponse(Data=json.dumps(found).encode())
         if path.endswith("Dockerfile"):
             return gateway_pb2.ReadFileResponse(Data=DOCKERFILE.encode())
         url = self.refs.get(ref, {}).get(path.lstrip("/"))

@@ -11,6 +11,8 @@ reads each wheel's zip directory (not its data), and writes how many bytes each 
 (prebuild.py builds the biggest layers first) and the path each entry installs to (the scheme's
 purelib/platlib, `.data/<key>/` entries under that key's path) with its CRC-32 and size as the
 content's identity, plus the console/gui scripts of entry_points.txt (identity: the entry point).
+It also writes each wheel's .dist-info/METADATA, from which the step's dependencies are checked
+(resolve/pinmeta.py): a rebuild reads them all from this cached exec's output in one file.
 Limits: files a package creates when it runs are not seen, and a `.data/headers` path uses the
 canonical project name where the installer uses the METADATA name (only their case may differ).
 """
@@ -26,7 +28,7 @@ from .resolve.wheels import PackageChoice
 SCRIPT = r"""
 import configparser, json, os, posixpath, sys, zipfile
 scheme = json.loads(sys.argv[1])
-owners, sizes = {}, {}
+owners, sizes, metadata = {}, {}, {}
 for arg in sys.argv[3:]:
     name, path = arg.split("=", 1)
     if os.path.isdir(path):  # a wheel built from an sdist: the one wheel of the directory
@@ -38,6 +40,8 @@ for arg in sys.argv[3:]:
                  and i.filename.endswith(".dist-info/WHEEL")]
         info_dir = wheel[0].split("/")[0] if wheel else None
         text = zf.read(wheel[0]).decode("utf-8", "replace").lower() if wheel else ""
+        if info_dir and info_dir + "/METADATA" in zf.namelist():
+            metadata[name] = zf.read(info_dir + "/METADATA").decode("utf-8", "surrogateescape")
         root = scheme["purelib"] if "root-is-purelib: true" in text else scheme["platlib"]
         for i in infos:
             parts = i.filename.split("/")
@@ -70,9 +74,12 @@ with open(sys.argv[2], "w") as out:
     json.dump({p: o for p, o in sorted(owners.items()) if len(o) > 1}, out, sort_keys=True)
 with open(os.path.join(os.path.dirname(sys.argv[2]), "sizes.json"), "w") as out:
     json.dump(sizes, out, sort_keys=True)
+with open(os.path.join(os.path.dirname(sys.argv[2]), "metadata.json"), "w", errors="surrogateescape") as out:
+    json.dump(metadata, out, sort_keys=True, ensure_ascii=False)
 """
 RESULT_FILE = "overlaps.json"
 SIZES_FILE = "sizes.json"  # {package name: bytes its wheel holds uncompressed}
+METADATA_FILE = "metadata.json"  # {package name: its wheel's METADATA}
 SHOWN_PATHS = 3
 
 
@@ -106,6 +113,15 @@ def sizes(data: bytes) -> dict[str, int]:
         return {str(k): int(v) for k, v in found.items()}
     except (ValueError, TypeError, AttributeError) as exc:
         raise FrontendError(f"the overlap check printed invalid sizes ({exc}): {data[:200]!r}") from None
+
+
+def metadata(data: bytes) -> dict[str, bytes]:
+    """METADATA_FILE read: each wheel's METADATA, as the bytes in the wheel."""
+    try:
+        found = json.loads(data.decode("utf-8", "surrogateescape"))
+        return {str(k): v.encode("utf-8", "surrogateescape") for k, v in found.items()}
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise FrontendError(f"the overlap check printed invalid metadata ({exc}): {data[:200]!r}") from None
 
 
 def check(data: bytes, packages: Sequence[PackageChoice]) -> None:

@@ -119,20 +119,31 @@ def step_layers(solver: Solver, text: str, name: str, step, index: int, inputs, 
                          step.network, stage)
     locked = None
 
+    handoff = stepwheels.MetadataHandoff()
+
     def ready(packages):  # wheels checked, layers planned and built: (plan, solver, layers)
-        plan, checked, sizes = plan_step(solver, text, step, index, base, target, packages, sdists)
-        states = package_layers(plan, base_state, target, bool(locked and locked.project), checked, sdists)
+        checked = stepwheels.Checked()
+        try:
+            plan, layer_solver, checked = plan_step(solver, text, step, index, base, target, packages, sdists)
+        finally:
+            handoff.publish(packages, checked.metadata)
+        states = package_layers(plan, base_state, target, bool(locked and locked.project), layer_solver, sdists)
         with phase(f"step {index}: layers built in turn"):
-            prebuild.prebuild(checked, [(sum(sizes.get(p.name, 0) for p in layer.packages), state)
+            prebuild.prebuild(layer_solver, [(sum(checked.sizes.get(p.name, 0) for p in layer.packages), state)
                                         for layer, (_, _, state) in zip(plan.layers, states)])
-        return plan, checked, states
+        return plan, layer_solver, states
 
     ahead = prebuild.Ahead(ready)  # started on the pinned wheels while their dependencies are checked
+
+    def early(packages):
+        handoff.expect(packages)
+        ahead.start(packages)
+
     with phase(f"step {index}: wheels chosen"):
         locked = lockstep.locked_wheels(solver, stage, step, name, target) if step.lock else None
         pages = pagereuse.window(solver, base_state, target.base_interpreter, step.network)
-        packages = locked.packages if locked else stepwheels.requirement_wheels(solver, stage, step, name, target,
-                                                                                text, sdists, ahead.start, pages)
+        packages = locked.packages if locked else stepwheels.requirement_wheels(
+            solver, stage, step, name, target, text, sdists, early, pages, handoff)
     plan, solver, states = ahead.result(packages)
     total = len(plan.layers) + bool(locked and locked.project)
     layers = [*below, *states, *project_layer(stage, base_state, target, locked, f"pylayers-{index}-project", total)]
@@ -172,17 +183,17 @@ def on_stage_base(found: StepLayers, index: int, base: StageResult, layers) -> S
 
 def plan_step(solver: Solver, text: str, step, index: int, base: StageResult, target: TargetEnv,
               packages: tuple[PackageChoice, ...], sdists: SdistBuilds | None = None
-              ) -> tuple[LayerPlan, Solver, dict[str, int]]:
+              ) -> tuple[LayerPlan, Solver, stepwheels.Checked]:
     """The step's layer plan, within the layer budget, once the wheels are here and do not clash;
     the solver whose downloads the layers use (a wheel that needed a second try keeps it); and
-    the bytes each wheel installs."""
+    what the check read of the wheels (their sizes, their METADATA)."""
     with phase(f"step {index}: wheels fetched, overlapping files checked"):
-        solver, sizes = stepwheels.fetch_and_check(solver, llb.from_definition(base.definition), packages,
+        solver, checked = stepwheels.fetch_and_check(solver, llb.from_definition(base.definition), packages,
                                                    target, sdists)
     budget = solver.config.max_layers or default_budget(other_layers(text, step, base))
     volatile = tuple(dict.fromkeys((*solver.config.volatile, *(p.name for p in packages if p.local))))
     plan = plan_layers(packages, prefix=f"pylayers-{index}", volatile=volatile, max_layers=budget)
-    return plan, solver, sizes
+    return plan, solver, checked
 
 
 def other_layers(text: str, step, base: StageResult) -> int:

@@ -7,6 +7,8 @@ solver.
 from __future__ import annotations
 
 import posixpath
+import threading
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from . import layerdefs, overlaps, pagereuse
@@ -22,10 +24,12 @@ from .target import TargetEnv
 
 
 def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, target: TargetEnv, text: str,
-                       sdists: SdistBuilds | None = None, early=None, pages: pagereuse.PageWindow | None = None):
+                       sdists: SdistBuilds | None = None, early=None, pages: pagereuse.PageWindow | None = None,
+                       known_metadata=None):
     """The step's packages; `early(packages)` is called with what they will be, if all are pinned,
-    before their dependencies are checked (which may still fail or add packages). All pinned, the
-    index pages may be those of `pages` (pagereuse.py)."""
+    before their dependencies are checked (which may still fail or add packages; `known_metadata`,
+    a MetadataHandoff, may have the METADATA). All pinned, the index pages may be those of `pages`
+    (pagereuse.py)."""
     env = {**step_args(text, step, solver.config.build_args), **_env_map(stage.env)}  # a RUN's environment
     sets = read_requirements(solver, stage, step, name, env)
     local = build_locals(sdists, stage.workdir, sets, target.markers) if sdists else LocalPackages((), ())
@@ -35,7 +39,8 @@ def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, targ
                            fetch_files=solver.fetch_files, wheel_metadata=solver.wheel_metadata,
                            sdist_metadata=sdists and sdists.metadata,
                            early=early and (lambda chosen: early((*chosen, *local.choices))),
-                           reused=pages and (lambda urls: pagereuse.reused_pages(solver, pages, urls)))
+                           reused=pages and (lambda urls: pagereuse.reused_pages(solver, pages, urls)),
+                           known_metadata=known_metadata)
     return (*chosen, *local.choices)
 
 
@@ -66,10 +71,49 @@ def _env_map(env: tuple[str, ...]) -> dict[str, str]:
     return dict(e.split("=", 1) for e in env if "=" in e)
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What the overlap check read of the wheels (nothing for a single wheel, which is not checked)."""
+
+    sizes: Mapping[str, int] = field(default_factory=dict)  # bytes each wheel installs
+    metadata: Mapping[str, bytes] = field(default_factory=dict)  # each wheel's METADATA
+
+
+class MetadataHandoff:
+    """The METADATA the overlap check of the early guess read (Checked.metadata), handed to the
+    dependency check that runs meanwhile (resolve.pinmeta's `known`): a rebuild then reads the
+    METADATA of every wheel in one file of a cached exec, not from each wheel."""
+
+    def __init__(self) -> None:
+        self._guess: tuple[PackageChoice, ...] | None = None
+        self._metadata: Mapping[str, bytes] = {}
+        self._done = threading.Event()
+
+    def expect(self, guess: tuple[PackageChoice, ...]) -> None:
+        """Before the overlap check of `guess` is started: the dependency check may wait for it."""
+        if self._guess is None:
+            self._guess = guess
+
+    def publish(self, packages: tuple[PackageChoice, ...], metadata: Mapping[str, bytes]) -> None:
+        """What the check of `packages` read (nothing if it failed); only the guess's is kept."""
+        if packages == self._guess and not self._done.is_set():
+            self._metadata = metadata
+            self._done.set()
+
+    def __call__(self, choices) -> Mapping[str, bytes]:
+        """name → METADATA of those `choices` the guess's check read (the same files)."""
+        if self._guess is None:
+            return {}
+        self._done.wait()
+        files = {p.name: p.filename for p in self._guess}
+        return {c.name: self._metadata[c.name] for c in choices
+                if c.name in self._metadata and files.get(c.name) == c.filename}
+
+
 def fetch_and_check(solver: Solver, base_state, packages: tuple[PackageChoice, ...], target: TargetEnv,
-                    sdists: SdistBuilds | None = None) -> tuple[Solver, dict[str, int]]:
+                    sdists: SdistBuilds | None = None) -> tuple[Solver, Checked]:
     """Fails when two wheels ship one path with different content (see overlaps.py); the solver
-    to go on with and how many bytes each wheel installs (none known for a single wheel).
+    to go on with and what the check read of the wheels: sizes, METADATA.
 
     The check mounts every wheel, so it is where they are downloaded (one wheel: its download is
     solved alone). BuildKit does not retry a download; when this fails, each wheel is fetched
@@ -77,7 +121,7 @@ def fetch_and_check(solver: Solver, base_state, packages: tuple[PackageChoice, .
     of sdists were built while resolving.)
     """
     if not packages:
-        return solver, {}
+        return solver, Checked()
     try:
         return solver, check_overlaps(solver, base_state, packages, target, sdists)
     except GatewayError:
@@ -86,14 +130,16 @@ def fetch_and_check(solver: Solver, base_state, packages: tuple[PackageChoice, .
 
 
 def check_overlaps(solver: Solver, base_state, packages: tuple[PackageChoice, ...], target: TargetEnv,
-                   sdists: SdistBuilds | None = None) -> dict[str, int]:
+                   sdists: SdistBuilds | None = None) -> Checked:
     if len(packages) == 1:
         pkg = packages[0]
         if pkg.sdist or pkg.local:  # built while resolving
-            return {}
+            return Checked()
         wheel = solver.downloads.file(layerdefs.wheel_fetch(pkg))
         solver.client.stat_file(solver.solve_state(wheel), "/" + pkg.filename)
-        return {}
+        return Checked()
     ref = solver.solve_state(layerdefs.overlap_state(base_state, packages, target, solver.downloads, sdists))
-    overlaps.check(solver.read(ref, "/" + overlaps.RESULT_FILE), packages)
-    return overlaps.sizes(solver.read(ref, "/" + overlaps.SIZES_FILE))
+    result, sizes, metadata = solver.read_all(ref, ["/" + overlaps.RESULT_FILE, "/" + overlaps.SIZES_FILE,
+                                                    "/" + overlaps.METADATA_FILE])
+    overlaps.check(result, packages)
+    return Checked(overlaps.sizes(sizes), overlaps.metadata(metadata))

@@ -4,12 +4,13 @@ PEP 658 files the index announces are fetched with their sha256. For the others,
 METADATA is read lazily when the caller can (`wheel_metadata`: the wheel is fetched with its
 sha256, as its layer will be, so a rebuild makes no request); otherwise the `.metadata` file is
 tried anyway (PyPI mirrors often serve files they do not announce) before the whole wheel is read.
+A caller that has read the wheels already (`known`: the overlap check) gives their METADATA first.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from ..errors import ResolutionError
 from .candidates import metadata_from_wheel
@@ -19,12 +20,21 @@ FetchAll = Callable[[Sequence[str]], Sequence[bytes | None]]
 FetchFiles = Callable[[Sequence[tuple[str, str | None]]], Sequence[bytes]]
 WheelMetadata = Callable[[Sequence[tuple[str, str, str]]], Sequence[bytes]]  # (url, sha256, filename)
 SdistMetadata = Callable[[Sequence[PackageChoice]], Sequence[bytes]]  # the wheels built from the sdists
+KnownMetadata = Callable[[Sequence[PackageChoice]], Mapping[str, bytes]]  # name → METADATA, of those it has
+
+
 
 
 def choice_metadata(fetch_all: FetchAll | None, fetch_files: FetchFiles, choices: Sequence[PackageChoice],
                     wheel_metadata: WheelMetadata | None = None,
-                    sdist_metadata: SdistMetadata | None = None) -> dict[str, bytes]:
+                    sdist_metadata: SdistMetadata | None = None, known: KnownMetadata | None = None
+                    ) -> dict[str, bytes]:
     """name → METADATA text, in at most two rounds of fetches; an sdist's from the wheel built from it."""
+    if known is not None:
+        found = dict(known(choices))
+        rest = [c for c in choices if c.name not in found]
+        return {**found, **(choice_metadata(fetch_all, fetch_files, rest, wheel_metadata, sdist_metadata)
+                            if rest else {})}
     sdists = [c for c in choices if c.sdist]
     if sdists:
         if sdist_metadata is None:

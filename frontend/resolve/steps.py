@@ -18,7 +18,7 @@ from ..errors import InputError, InputErrors, ResolutionError
 from ..inputs.requirements import Pin, RequirementSet, merge_pins, raise_errors
 from .index import parse_project_page, project_url, redact_url
 from .deps import MissingDependency, dependency_errors
-from .pinmeta import WheelMetadata, choice_metadata
+from .pinmeta import KnownMetadata, WheelMetadata, choice_metadata
 from .provider import Settings
 from .resolver import Request, SdistMetadata, Sources, resolve
 from .wheels import PackageChoice, select_wheel
@@ -48,10 +48,12 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
                   fetch_files: FetchFiles | None = None, wheel_metadata: WheelMetadata | None = None,
                   sdist_metadata: SdistMetadata | None = None,
                   early: Callable[[tuple[PackageChoice, ...]], None] | None = None,
-                  reused: ReusedPages | None = None) -> tuple[PackageChoice, ...]:
+                  reused: ReusedPages | None = None, known_metadata: KnownMetadata | None = None
+                  ) -> tuple[PackageChoice, ...]:
     """The wheel (or sdist) of every pin that applies to the target, sorted by name; InputError(s)
     otherwise. `sdist_metadata` builds the chosen sdists, for their dependencies. All pinned,
-    `early` hears of the choice before the dependencies are checked, and the pages may be those
+    `early` hears of the choice before the dependencies are checked (whose METADATA
+    `known_metadata` may have, once `early` is done with them), and the pages may be those
     `reused(urls)` gives (None: not those), if every pin finds its file on them."""
     env = environment(env)
     errors: list[InputError] = []
@@ -78,7 +80,8 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
     if fetch_files is not None and not options.no_deps:
         try:
             check_dependencies(fetch_files, choices, pins, target, fetch_all=fetch_all,
-                               wheel_metadata=wheel_metadata, sdist_metadata=sdist_metadata)
+                               wheel_metadata=wheel_metadata, sdist_metadata=sdist_metadata,
+                               known=known_metadata)
         except (InputError, InputErrors) as exc:
             found = exc.errors if isinstance(exc, InputErrors) else (exc,)
             if resolution.hash_mode or not any(isinstance(e, MissingDependency) for e in found):
@@ -138,13 +141,13 @@ class _Resolution:
 def check_dependencies(fetch_files: FetchFiles, choices: Sequence[PackageChoice], pins: Sequence[Pin],
                        target: Target, fetch_all: FetchAll | None = None,
                        wheel_metadata: WheelMetadata | None = None,
-                       sdist_metadata: SdistMetadata | None = None) -> None:
+                       sdist_metadata: SdistMetadata | None = None, known: KnownMetadata | None = None) -> None:
     """Every chosen wheel's declared dependencies must be pinned, at versions it accepts.
 
-    The metadata comes from resolve/pinmeta.py: announced PEP 658 files, else the wheels themselves;
-    for an sdist, the wheel built from it.
+    The metadata comes from resolve/pinmeta.py: what `known` has read of the wheels, announced PEP
+    658 files, else the wheels themselves; for an sdist, the wheel built from it.
     """
-    metadata = choice_metadata(fetch_all, fetch_files, choices, wheel_metadata, sdist_metadata)
+    metadata = choice_metadata(fetch_all, fetch_files, choices, wheel_metadata, sdist_metadata, known)
     raise_errors(dependency_errors(choices, {p.name: p for p in pins}, metadata, target.markers))
 
 

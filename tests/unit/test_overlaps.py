@@ -41,3 +41,19 @@ def test_clashing_files_are_found_and_each_wheel_says_how_much_it_installs(tmp_p
 def test_sizes_that_are_not_json_are_an_error():
     with pytest.raises(FrontendError, match="invalid sizes"):
         overlaps.sizes(b"not json")
+
+
+def test_the_check_copies_each_wheels_metadata_byte_for_byte(tmp_path):
+    text = "Metadata-Version: 2.1\nName: a\nSummary: caf\u00e9 \u2603\nRequires-Dist: b>=1\n".encode() + b"X: \xff\n"
+    a = wheel(tmp_path / "a.whl", "a", {"a-1.0.dist-info/METADATA": text})
+    b = wheel(tmp_path / "b.whl", "b", {"b/x.py": b""})  # no METADATA: left out
+    out = tmp_path / "out"
+    out.mkdir()
+    subprocess.run([sys.executable, "-c", overlaps.SCRIPT, json.dumps(SCHEME), str(out / overlaps.RESULT_FILE),
+                    f"a={a}", f"b={b}"], check=True)
+    assert overlaps.metadata((out / overlaps.METADATA_FILE).read_bytes()) == {"a": text}
+
+
+def test_metadata_that_is_not_json_is_an_error():
+    with pytest.raises(FrontendError, match="invalid metadata"):
+        overlaps.metadata(b"[1")

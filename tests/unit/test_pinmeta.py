@@ -53,3 +53,25 @@ def test_with_lazy_wheel_reads_nothing_is_guessed_and_each_wheel_is_read_by_its_
     assert pages == []  # no .metadata guess: on a mirror each one would be a 404 in every build
     assert files == [[("https://f/a-1.0-py3-none-any.whl.metadata", "9" * 64)]]
     assert lazy == [[(c.url, c.sha256, c.filename) for c in chosen[1:]]]
+
+
+def test_known_metadata_comes_first_and_only_the_rest_is_fetched():
+    files, lazy = [], []
+
+    def fetch_files(items):
+        files.append(list(items))
+        return [b"Name: a\n" for _ in items]
+
+    def wheel_metadata(items):
+        lazy.append(list(items))
+        return [b"Name: c\n" for _ in items]
+
+    chosen = [choice("a", True), choice("b", False), choice("c", False)]
+    known = {"b": b"Name: b\n", "z": b"Name: z\n"}
+    found = choice_metadata(None, fetch_files, chosen, wheel_metadata, known=lambda choices: known)
+    assert found == {"a": b"Name: a\n", "b": b"Name: b\n", "c": b"Name: c\n", "z": b"Name: z\n"}
+    assert files == [[("https://f/a-1.0-py3-none-any.whl.metadata", "9" * 64)]]
+    assert lazy == [[(chosen[2].url, chosen[2].sha256, chosen[2].filename)]]
+    files.clear()
+    assert choice_metadata(None, fetch_files, chosen[1:2], wheel_metadata, known=lambda c: known)["b"] == b"Name: b\n"
+    assert files == []  # all known: nothing is fetched
