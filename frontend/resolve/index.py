@@ -13,7 +13,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.utils import canonicalize_name
@@ -58,18 +58,21 @@ def redact_url(url: str) -> str:
 
 
 def parse_project_page(data: bytes, page_url: str, content_type: str | None = None,
-                       keep: Callable[[str], bool] | None = None) -> tuple[Link, ...]:
+                       keep: Callable[[str], bool] | None = None, needles: Sequence[str] = ()
+                       ) -> tuple[Link, ...]:
     """The files linked from a project page; ResolutionError (naming the page) if it is malformed.
 
     `keep(filename)` may leave out files early: big projects list thousands of files, and a
-    pinned requirement needs the few of one version.
+    pinned requirement needs the few of one version. `needles`: strings one of which every file
+    `keep` accepts has in its name; an HTML page is then searched for them, not read anchor by
+    anchor (58 pages are 21 MB).
     """
     mime = (content_type or "").split(";", 1)[0].strip().lower()
     if mime == JSON_CONTENT_TYPE or data.lstrip().startswith(b"{"):
         return _parse_json(data, page_url, keep)
     text = _decode(data, page_url, _charset(content_type))
     if keep is not None:
-        text = _preselect(text, keep)
+        text = _preselect(text, keep, needles)
     return _parse_html(text, page_url)
 
 
@@ -78,13 +81,41 @@ _ANCHOR = re.compile(r"<a\b[^>]*>([^<]*)</a\s*>", re.IGNORECASE)
 _HEAD_TAGS = re.compile(r"<(?:base|meta)\b[^>]*>", re.IGNORECASE)
 
 
-def _preselect(text: str, keep: Callable[[str], bool]) -> str:
+def _preselect(text: str, keep: Callable[[str], bool], needles: Sequence[str] = ()) -> str:
     """The page's <base>/<meta> tags and the anchors whose text `keep` accepts."""
-    if text.lower().count("<a") != len(_ANCHOR.findall(text)):
-        return text  # anchors this scanner cannot delimit: let the full parser read everything
-    head = _HEAD_TAGS.findall(text)
-    anchors = [m.group(0) for m in _ANCHOR.finditer(text) if keep(html.unescape(m.group(1)).strip())]
-    return "\n".join(head + anchors)
+    lower = text.lower()
+    found = _anchors_with(text, lower, needles) if needles and "&#" not in text else None
+    if found is None:
+        if lower.count("<a") != len(_ANCHOR.findall(text)):
+            return text  # anchors this scanner cannot delimit: let the full parser read everything
+        found = list(_ANCHOR.finditer(text))
+    head = [m.group(0) for tag in ("<base", "<meta") for m in _tags_at(text, lower, tag)]
+    return "\n".join(head + [m.group(0) for m in found if keep(html.unescape(m.group(1)).strip())])
+
+
+def _anchors_with(text: str, lower: str, needles: Sequence[str]) -> list[re.Match] | None:
+    """The anchors in which a needle occurs, found by searching for the needles; None if one of
+    them is not an anchor this scanner can delimit (the whole page is read then)."""
+    starts = set()
+    for needle in needles:
+        at = text.find(needle)
+        while at != -1:
+            start = lower.rfind("<a", 0, at)
+            if start != -1:
+                starts.add(start)
+            at = text.find(needle, at + 1)
+    found = [_ANCHOR.match(text, start) for start in sorted(starts)]
+    return None if any(m is None for m in found) else found
+
+
+def _tags_at(text: str, lower: str, tag: str):
+    """The <base>/<meta> tags of the page (found by searching, not by a scan of every character)."""
+    at = lower.find(tag)
+    while at != -1:
+        match = _HEAD_TAGS.match(text, at)
+        if match:
+            yield match
+        at = lower.find(tag, at + 1)
 
 
 def _charset(content_type: str | None) -> str:

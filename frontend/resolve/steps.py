@@ -156,26 +156,27 @@ def _choose(pin: Pin, answers, target: Target, allow_sdist: bool = False, prefer
     """The pin's wheel (or sdist), reading only the files of its version; the whole pages for an error."""
     pages = " and ".join(redact_url(url) for url, _ in answers)
 
-    def links(keep):
+    def links(keep, needles=()):
         return tuple(link for url, body in answers if body is not None
-                     for link in parse_project_page(body, url, keep=keep))
+                     for link in parse_project_page(body, url, keep=keep, needles=needles))
 
+    spellings = _spellings(pin.version)
     try:
-        return select_wheel(pin, links(_mentions(pin.version)), target.tags,
+        return select_wheel(pin, links(lambda filename: any(s in filename for s in spellings), spellings),
+                            target.tags,
                             target.python_full_version, pages, allow_sdist, prefer_sdist)
     except InputError:
         return select_wheel(pin, links(None), target.tags, target.python_full_version, pages, allow_sdist,
                             prefer_sdist)
 
 
-def _mentions(version: str) -> Callable[[str], bool]:
-    """A cheap filter: file names that spell the version as pinned or in its normal form."""
-    spellings = {version}
+def _spellings(version: str) -> tuple[str, ...]:
+    """A cheap filter: the version as pinned and in its normal form, one of which the file names
+    of its files contain."""
     try:
-        spellings.add(str(Version(version)))
+        return tuple(dict.fromkeys((version, str(Version(version)))))
     except InvalidVersion:
-        pass
-    return lambda filename: any(s in filename for s in spellings)
+        return (version,)
 
 
 def environment(env: Mapping[str, str] | Iterable[str]) -> Mapping[str, str]:

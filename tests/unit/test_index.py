@@ -194,3 +194,25 @@ def test_keep_filter_on_a_json_page_still_reports_a_malformed_entry():
     bad = json.dumps({"meta": {"api-version": "1.1"}, "files": [*files, {"url": "x"}]}).encode()
     with pytest.raises(ResolutionError, match="invalid file entry"):
         parse_project_page(bad, "https://idx.example/simple/a/", keep=lambda f: "2.0" in f)
+
+
+def test_needles_find_the_same_anchors_as_reading_every_anchor():
+    page = (b'<html><head><base href="https://files.example/base/"></head><body>\n'
+            b'<a href="a-3.12-py3-none-any.whl#sha256=aa">a-3.12-py3-none-any.whl</a>\n'
+            b'<a href="a-2.0-py3-none-any.whl#sha256=bb" data-requires-python="&gt;=3.12">a-2.0-py3-none-any.whl</a>\n'
+            b'<A HREF="a-3.12.tar.gz#sha256=cc">a-3.12.tar.gz</A>\n'
+            b'<meta name="pypi:repository-version" content="1.1"></body></html>')
+    keep = lambda f: "3.12" in f  # noqa: E731
+    searched = parse_project_page(page, "https://idx.example/simple/a/", keep=keep, needles=("3.12",))
+    assert searched == parse_project_page(page, "https://idx.example/simple/a/", keep=keep)
+    assert [link.url for link in searched] == ["https://files.example/base/a-3.12-py3-none-any.whl",
+                                               "https://files.example/base/a-3.12.tar.gz"]
+
+
+@pytest.mark.parametrize("page", [
+    b'<a href="a-1.0.whl#sha256=aa"><span>a-1.0-py3-none-any.whl</span></a>',  # not delimited: full parser
+    b'<a href="a-1&#46;0.whl#sha256=aa">a-1&#46;0-py3-none-any.whl</a>',  # a character reference: every anchor
+])
+def test_needles_fall_back_to_reading_the_whole_page(page):
+    links = parse_project_page(page, "https://idx.example/simple/a/", keep=lambda f: "1.0" in f, needles=("1.0",))
+    assert [link.filename for link in links] == ["a-1.0-py3-none-any.whl"]
