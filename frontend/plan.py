@@ -9,8 +9,13 @@ one layer (see docs/design.md, "Layer plan"):
   size) keeps its own layer and small ones share HASH buckets: sha256(canonical name) mod the
   number of buckets, a number fixed by the budget alone. Should the large wheels outnumber half
   the budget, they share buckets of their own the same way.
-- Order, bottom to top: large wheels (by name), then small ones (by name, or by bucket), then the
-  packages the user calls volatile, each in its own layer, in the order given.
+- Order, bottom to top: by size class, the biggest at the bottom (a power of 4 of the bytes the
+  package installs, from the overlap check; of its wheel's size where that is not known), then by
+  name; past the budget, the large wheels so, then the buckets. Then the packages the user calls
+  volatile, each in its own layer, in the order given. A changed layer costs the layers above it
+  too: an image store unpacks, and every pull extracts, the layers above a changed one again
+  (their chain changed), so the small ones go above. A version keeps its place unless its size
+  crosses a power of 4; it moves then, and its layer is the only one that changes.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from .errors import FrontendError
 from .resolve.wheels import PackageChoice
@@ -70,13 +75,24 @@ def is_large(package: PackageChoice) -> bool:
     return not package.tag.endswith("-any")  # unknown size: platform wheels carry compiled code
 
 
+def size_class(package: PackageChoice, installed: Mapping[str, int] = {}) -> int:
+    """The power of 4 of what the package installs (or of its wheel; of LARGE_WHEEL_BYTES for a
+    large wheel of unknown size, 0 for a small one)."""
+    size = installed.get(package.name)
+    if size is None:
+        known = package.size is not None and not package.sdist
+        size = package.size if known else (LARGE_WHEEL_BYTES if is_large(package) else 0)
+    return max(size, 0).bit_length() // 2
+
+
 def bucket(name: str, count: int) -> int:
     """The bucket of a canonical name: stable across runs, machines and Python versions."""
     return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big") % count
 
 
 def plan_layers(packages: Sequence[PackageChoice], prefix: str, max_layers: int = DEFAULT_MAX_LAYERS,
-                volatile: Sequence[str] = ()) -> LayerPlan:
+                volatile: Sequence[str] = (), installed: Mapping[str, int] = {}) -> LayerPlan:
+    """The layers of `packages`; `installed`: the bytes each one installs, where known."""
     names = [p.name for p in packages]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate packages in plan: {sorted(names)}")
@@ -89,11 +105,14 @@ def plan_layers(packages: Sequence[PackageChoice], prefix: str, max_layers: int 
             f"a layer budget of {max_layers} (PYLAYERS_MAX_LAYERS) leaves {max(room, 0)} layer(s) for "
             f"{len(rest)} packages besides the {len(top)} volatile ones: raise PYLAYERS_MAX_LAYERS "
             f"to at least {len(top) + MIN_MAX_LAYERS} or name fewer packages in PYLAYERS_VOLATILE")
-    large = sorted((p for p in rest if is_large(p)), key=lambda p: p.name)
-    small = sorted((p for p in rest if not is_large(p)), key=lambda p: p.name)
+    def order(p: PackageChoice) -> tuple[int, str]:
+        return -size_class(p, installed), p.name
+
     if len(rest) <= room:
-        bottom = [Layer(context_name(prefix, p), (p,)) for p in large + small]
+        bottom = _solo(prefix, sorted(rest, key=order))
     else:
+        large = sorted((p for p in rest if is_large(p)), key=order)
+        small = sorted((p for p in rest if not is_large(p)), key=lambda p: p.name)
         heavy_slots = room // 2
         bottom = (_solo(prefix, large) if len(large) <= heavy_slots
                   else _buckets(prefix, "heavy", large, heavy_slots))

@@ -192,7 +192,8 @@ def plan_step(solver: Solver, text: str, step, index: int, base: StageResult, ta
                                                    target, sdists)
     budget = solver.config.max_layers or default_budget(other_layers(text, step, base))
     volatile = tuple(dict.fromkeys((*solver.config.volatile, *(p.name for p in packages if p.local))))
-    plan = plan_layers(packages, prefix=f"pylayers-{index}", volatile=volatile, max_layers=budget)
+    plan = plan_layers(packages, prefix=f"pylayers-{index}", volatile=volatile, max_layers=budget,
+                       installed=checked.sizes)
     return plan, solver, checked
 
 

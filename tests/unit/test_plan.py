@@ -157,3 +157,23 @@ def test_context_names_are_valid_reference_components():
 def test_duplicates_are_refused():
     with pytest.raises(ValueError):
         plan_layers([pkg("a"), pkg("a", "2")], "p")
+
+
+def test_layers_go_by_size_class_biggest_at_the_bottom_then_by_name():
+    installed = {"a": 3_000_000, "b": 100_000, "c": 120_000, "d": 5_000_000, "e": 2_000}
+    packages = [pkg(n) for n in "edcba"]
+    plan = plan_layers(packages, "p", installed=installed)
+    assert [layer.label for layer in plan.layers] == ["a 1.0", "d 1.0", "b 1.0", "c 1.0", "e 1.0"]
+    # a package the check did not measure goes by its wheel's size
+    plan = plan_layers([*packages, pkg("f", size=4_000_000)], "p", installed=installed)
+    assert [layer.packages[0].name for layer in plan.layers] == ["a", "d", "f", "b", "c", "e"]
+
+
+def test_a_version_moves_only_when_its_size_crosses_a_power_of_4_and_then_only_it_moves():
+    installed = {"a": 3_000_000, "b": 100_000, "c": 120_000, "e": 2_000}
+    packages = [pkg(n) for n in "abce"]
+    before = plan_layers(packages, "p", installed=installed)
+    same = plan_layers(packages, "p", installed={**installed, "b": 110_000})
+    assert same.contexts == before.contexts
+    moved = plan_layers(packages, "p", installed={**installed, "b": 1_000})  # now with e, by name
+    assert moved.contexts == ("p-a", "p-c", "p-b", "p-e") and before.contexts == ("p-a", "p-b", "p-c", "p-e")
