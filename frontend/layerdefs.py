@@ -98,7 +98,8 @@ def project_wheel_state(stage: "llb.State", env: tuple[str, ...], project_dir: s
 
 def project_layer_state(base: "llb.State", wheel_dir: "llb.State", target: TargetEnv, label: str):
     """The project's layer: its wheel (whatever its file name) installed like a package's."""
-    mounts = (llb.Mount("/out", llb.scratch()), llb.Mount("/pylayers", installer_state(), readonly=True),
+    mounts = (llb.Mount("/out", llb.scratch()),
+              llb.Mount("/pylayers", installer_state(base, target.base_interpreter), readonly=True),
               llb.Mount("/wheels/project", wheel_dir, readonly=True))
     args = ("/bin/sh", "-c", 'exec "$@" /wheels/project/*.whl', "pylayers-install",
             *_installer_args(target))
@@ -108,13 +109,37 @@ def project_layer_state(base: "llb.State", wheel_dir: "llb.State", target: Targe
 
 
 def _installer_args(target: TargetEnv) -> tuple[str, ...]:
-    return (target.base_interpreter, "/pylayers/installer.pyz", "--dest", "/out",
+    return (target.base_interpreter, "/pylayers", "--dest", "/out",
             "--scheme-json", json.dumps(dict(target.scheme), sort_keys=True),
             "--interpreter", target.interpreter)
 
 
-def installer_state():
-    return llb.scratch().mkfile("/installer.pyz", installer_zipapp(), mode=0o644)
+# The zipapp unpacked and its modules compiled by the FROM image's Python (hash-based .pyc naming
+# the files where layers mount them, fixed times: the same bytes on every run), once per image and
+# installer: zipimport keeps no bytecode,
+# and compiling the installer cost each layer's exec 30-40 ms of its ~110 (a small wheel).
+COMPILE_INSTALLER = r"""
+import compileall, os, py_compile, sys, zipfile
+src, out = sys.argv[1], sys.argv[2]
+zipfile.ZipFile(src).extractall(out)
+if not compileall.compile_dir(out, ddir="/pylayers", quiet=1,
+                              invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH):
+    sys.exit(1)
+for root, dirs, files in os.walk(out):
+    for name in dirs + files:
+        os.utime(os.path.join(root, name), (315532800, 315532800))
+os.utime(out, (315532800, 315532800))
+"""
+
+
+def installer_state(base: "llb.State", python: str):
+    """A directory to run with `python`: the installer, compiled by that Python of `base`."""
+    zipapp = llb.scratch().mkfile("/installer.pyz", installer_zipapp(), mode=0o644)
+    run = base.run(args=(python, "-c", COMPILE_INSTALLER, "/pylayers-src/installer.pyz", "/out"), env=INSTALL_ENV,
+                   cwd="/", network="none", readonly_root=True,
+                   mounts=(llb.Mount("/out", llb.scratch()), llb.Mount("/pylayers-src", zipapp, readonly=True)),
+                   name="pylayers: the installer, compiled by the image's Python")
+    return run.mount_output("/out")
 
 
 # A wheel built from an sdist by the stage's pip, with build isolation (the backend's requirements
@@ -232,8 +257,8 @@ def overlap_state(base: "llb.State", packages: Sequence[PackageChoice], target: 
 def layer_state(base: "llb.State", layer: Layer, target: TargetEnv, step: str, downloads=None, sdists=None):
     """The state of one package layer: only the files the wheel(s) install."""
     wheel_list, wheels = wheel_mounts(layer.packages, downloads, sdists)
-    mounts = [llb.Mount("/out", llb.scratch()), llb.Mount("/pylayers", installer_state(), readonly=True),
-              *wheel_list]
+    mounts = [llb.Mount("/out", llb.scratch()),
+              llb.Mount("/pylayers", installer_state(base, target.base_interpreter), readonly=True), *wheel_list]
     args = (*_installer_args(target), *wheels)
     run = base.run(args=args, env=INSTALL_ENV, cwd="/", network="none", readonly_root=True,
                    mounts=tuple(mounts), name=f"pylayers {step} {layer.label} ({_tags(layer)})")

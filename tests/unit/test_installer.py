@@ -355,3 +355,20 @@ def test_two_wheels_of_one_layer_may_share_a_file_only_with_the_same_content(zip
     assert differ.returncode == 1
     assert "cannot install three-1.0-py3-none-any.whl" in differ.stderr
     assert "ns/__init__.py is also installed, with other content, by another wheel" in differ.stderr
+
+
+def test_the_installer_compiled_by_the_images_python_is_the_same_every_time_and_installs_the_same(zipapp, tmp_path):
+    from frontend.layerdefs import COMPILE_INSTALLER
+
+    compiled = []
+    for n in (1, 2):
+        out = tmp_path / f"compiled{n}"
+        subprocess.run([sys.executable, "-c", COMPILE_INSTALLER, str(zipapp), str(out)], check=True,
+                       env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"})
+        compiled.append(out)
+    assert tree(compiled[0]) == tree(compiled[1])
+    assert [p.name for p in compiled[0].rglob("__main__*.pyc")]  # the modules come as bytecode
+    wheel = build_wheel(tmp_path)
+    assert install(compiled[0], tmp_path / "a", wheel).returncode == 0  # `python <directory>`
+    assert install(zipapp, tmp_path / "b", wheel).returncode == 0
+    assert tree(tmp_path / "a") == tree(tmp_path / "b")

@@ -49,7 +49,7 @@ def test_the_project_is_built_with_network_and_installed_without():
     install = execs(layer)[-1]
     assert install["network"] == "NONE"
     assert install["meta"]["args"][:3] == ["/bin/sh", "-c", 'exec "$@" /wheels/project/*.whl']
-    assert install["meta"]["args"][4:6] == ["/usr/bin/python3.13", "/pylayers/installer.pyz"]
+    assert install["meta"]["args"][4:6] == ["/usr/bin/python3.13", "/pylayers"]
     assert install["meta"]["args"][-2:] == ["--interpreter", "/opt/app/bin/python3"]
     names = json.loads(llb.to_json(llb.marshal(layer)))
     assert any(e["metadata"].get("description", {}).get("llb.customname") == "pylayers 3/3 lockapp (project)"
