@@ -203,10 +203,68 @@ def install_wheel(path: str, scheme: dict, interpreter: str, dest: str) -> None:
     from installer.sources import WheelFile
 
     with WheelFile.open(path) as source:
-        if hasattr(source, "validate_record"):
-            source.validate_record()
+        source.validate_record(validate_contents=False)  # names, entries; contents as they are read
         scheme = dict(scheme, headers=os.path.join(scheme["headers"], project_name(source)))
+        contents = source.get_contents
+        source.get_contents = lambda: checked_contents(contents(), path)
         install(source, make_destination(scheme, interpreter, dest), {"INSTALLER": b"pylayers\n"})
+
+
+def checked_contents(contents, wheel: str):
+    """The wheel's (RECORD row, stream, executable), each stream checked against its RECORD hash and
+    size as the install reads it (once: validating first read every file twice); the rest of a
+    stream the install left unread is read and checked before the next file."""
+    for record, stream, is_executable in contents:
+        checked = RecordChecked(stream, record, wheel) if record[1] else None
+        yield record, checked or stream, is_executable
+        if checked is not None:
+            checked.finish()
+
+
+class RecordChecked:
+    """A binary stream that fails (ValueError) when what it gave does not match the RECORD row."""
+
+    def __init__(self, stream, record, wheel: str) -> None:
+        import hashlib
+
+        algorithm, _, self.expected = record[1].partition("=")
+        self.stream, self.record, self.wheel = stream, record, wheel
+        self.hash, self.size, self.done = hashlib.new(algorithm), 0, False
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.stream.read(n)
+        self.hash.update(data)
+        self.size += len(data)
+        if not data or n is None or n < 0:
+            self.check()
+        return data
+
+    def readline(self) -> bytes:
+        data = self.stream.readline()
+        self.hash.update(data)
+        self.size += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Back to the start only (a script's shebang is read twice): hashed from there again."""
+        import hashlib
+
+        if (offset, whence) != (0, 0):
+            raise ValueError("a wheel's file is only read again from its start")
+        self.hash, self.size, self.done = hashlib.new(self.hash.name), 0, False
+        return self.stream.seek(0)
+
+    def finish(self) -> None:
+        while not self.done:
+            self.read(1 << 20)
+
+    def check(self) -> None:
+        import base64
+
+        digest = base64.urlsafe_b64encode(self.hash.digest()).decode("ascii").rstrip("=")
+        if digest != self.expected or str(self.size) != self.record[2]:
+            raise ValueError("In {}, hash / size of {} didn't match RECORD".format(self.wheel, self.record[0]))
+        self.done = True
 
 
 def normalize(dest: str) -> None:

@@ -175,10 +175,17 @@ def with_member_replaced(wheel: Path, member: str, data: bytes) -> Path:
     return copy
 
 
-def test_a_tampered_wheel_fails_with_its_name(zipapp, tmp_path):
-    tampered = with_member_replaced(build_wheel(tmp_path), "demo/__init__.py", b"EVIL = 1\n")
+@pytest.mark.parametrize("member, data", [
+    ("demo/__init__.py", b"EVIL = 1\n"),  # another hash, another size
+    ("demo/__init__.py", b"X" * len(DEMO["demo/__init__.py"])),  # the same size
+    ("demo-1.0.data/scripts/demo-tool", b"#!python\nprint('evil')\n"),  # read twice (its shebang)
+    ("demo-1.0.dist-info/METADATA", b"Metadata-Version: 2.1\nName: Demo\nVersion: 6.6\n"),
+])
+def test_a_tampered_wheel_fails_with_its_name_and_the_file(zipapp, tmp_path, member, data):
+    tampered = with_member_replaced(build_wheel(tmp_path), member, data)
     proc = install(zipapp, tmp_path / "o", tampered)
     assert proc.returncode == 1 and "cannot install demo-1.0-py3-none-any.whl" in proc.stderr
+    assert f"hash / size of {member} didn't match RECORD" in proc.stderr
 
 
 def test_bad_scheme_is_refused(zipapp, tmp_path):
