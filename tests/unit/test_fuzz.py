@@ -12,6 +12,8 @@ import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion
 
 from frontend.dockerfile import find_install_steps, rewrite, stage_base, stage_prefix
 from frontend.dockerfile.parser import parse, stage_name
@@ -98,8 +100,16 @@ def check_requirements(texts: list, env: dict[str, str], by_name: bool) -> None:
     for pin in result.pins + result.constraints:
         assert pin.line >= 1 and pin.name
         assert all(re.fullmatch("sha256:[0-9a-f]{64}", h) for h in pin.hashes)
-    for pin in result.pins:  # a version only for exact pins and URL wheels
-        assert not pin.version or pin.url or pin.version in pin.specifier
+    for pin in result.pins:  # a version only for exact pins and URL wheels, one their specifier admits
+        assert not pin.version or pin.url or admits(pin.specifier, pin.version), pin
+
+
+def admits(specifier: str, version: str) -> bool:
+    """`version` satisfies `specifier` (merged pins may spell it otherwise: ==v1 and ==1.0 give ==1.0)."""
+    try:
+        return SpecifierSet(specifier).contains(version, prereleases=True)
+    except (InvalidSpecifier, InvalidVersion):
+        return version in specifier  # ===arbitrary strings
 
 
 @FUZZ
