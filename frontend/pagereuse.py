@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from . import llb
 from .downloads import INSTALL_ENV, OUT_DIR, SCRIPT_DIR, script_state
 from .errors import FrontendError
-from .netfetch import REUSE_INDEX
+from .netfetch import ANY_VERSION, GROUPED, REUSE_INDEX, version_key
 from .solver import Solver, page_name
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
@@ -79,8 +79,11 @@ def window(solver: Solver, base: "llb.State", python: str, network: str | None,
     return PageWindow(base, python, network, max_age, now(), proxies)
 
 
-def reused_pages(solver: Solver, pages: PageWindow, urls: Sequence[str]) -> list[bytes] | None:
-    """Every page of `urls` from the window's exec, or None if any of them cannot be used."""
+def reused_pages(solver: Solver, pages: PageWindow, urls: Sequence[str],
+                 spellings: Sequence[Sequence[str]] | None = None) -> list[bytes] | None:
+    """Every page of `urls` from the window's exec, or None if any of them cannot be used. With
+    the `spellings` of the version pinned from each page, an HTML page is its head and the anchors
+    of that version (and of files whose version their name does not tell), not all its anchors."""
     if not urls or (pages.network != "host" and any(urlsplit(url).hostname in LOOPBACK for url in urls)):
         return None  # the exec's network has a loopback of its own
     try:
@@ -88,9 +91,30 @@ def reused_pages(solver: Solver, pages: PageWindow, urls: Sequence[str]) -> list
         found = json.loads(solver.read(ref, "/" + REUSE_INDEX))
         if not isinstance(found, dict) or not all(usable(found.get(page_name(url)), pages.now) for url in urls):
             return None
-        return [zlib.decompress(page) for page in solver.read_all(ref, ["/" + page_name(url) for url in urls])]
-    except (FrontendError, ValueError, zlib.error):
+        return _bodies(solver, ref, [(url, found[page_name(url)]) for url in urls], spellings)
+    except (FrontendError, ValueError, TypeError, KeyError, zlib.error):
         return None
+
+
+def _bodies(solver: Solver, ref: str, answers, spellings) -> list[bytes]:
+    """The pages, or of each grouped one its head and the groups of its version's keys."""
+    reads, heads = [], []
+    for i, (url, answer) in enumerate(answers):
+        groups, head = answer.get("groups"), answer.get("head")
+        if spellings is None or not isinstance(groups, dict) or not isinstance(head, str):
+            reads.append((i, "/" + page_name(url), 0, 0))  # the whole (compressed) page
+            heads.append(None)
+            continue
+        heads.append(head.encode("utf-8"))
+        for key in sorted({version_key(s) for s in spellings[i]} | {ANY_VERSION}):
+            if key in groups:
+                offset, length = groups[key]
+                reads.append((i, "/" + page_name(url) + GROUPED, int(offset), int(length)))
+    data = solver.read_ranges(ref, [(path, offset, length) for _, path, offset, length in reads])
+    parts: list[list[bytes]] = [[] for _ in answers]
+    for (i, _, _, length), chunk in zip(reads, data):
+        parts[i].append(chunk if length else zlib.decompress(chunk))
+    return [b"".join(p) if head is None else head + b"\n" + b"".join(p) for head, p in zip(heads, parts)]
 
 
 def usable(answer: dict | None, now: float) -> bool:

@@ -203,6 +203,18 @@ class Solver:
         """The files at `paths` of a solved ref, read side by side."""
         return self._each(lambda path: self.read(ref_id, path), list(paths))
 
+    def read_ranges(self, ref_id: str, ranges: Sequence[tuple[str, int, int]]) -> list[bytes]:
+        """(path, offset, length) of a solved ref, read side by side; length 0: the whole file."""
+        def one(item: tuple[str, int, int]) -> bytes:
+            path, offset, length = item
+            if not length:
+                return self.read(ref_id, path)
+            data = self.client.read_range(ref_id, path, offset, length)
+            if len(data) != length:
+                raise FrontendError(f"{path}: {len(data)} bytes at {offset}, not {length}")
+            return data
+        return self._each(one, list(ranges))
+
     @staticmethod
     def _each(fn, items: Sequence) -> list:
         if not items:

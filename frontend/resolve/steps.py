@@ -26,7 +26,8 @@ from .wheels import PackageChoice, select_wheel
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 
 FetchAll = Callable[[Sequence[str]], Sequence[bytes | None]]  # URLs → bodies (None = not found)
-ReusedPages = Callable[[Sequence[str]], Sequence[bytes] | None]  # URLs → earlier bodies, or None
+# (URLs, the version spellings wanted of each) → earlier bodies (those versions' files at least), or None
+ReusedPages = Callable[[Sequence[str], Sequence[tuple[str, ...]]], Sequence[bytes] | None]
 # (url, sha256 or None) → bodies; for files whose content the index pins (PEP 658 metadata)
 FetchFiles = Callable[[Sequence[tuple[str, str | None]]], Sequence[bytes]]
 
@@ -54,7 +55,7 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
     otherwise. `sdist_metadata` builds the chosen sdists, for their dependencies. All pinned,
     `early` hears of the choice before the dependencies are checked (whose METADATA
     `known_metadata` may have, once `early` is done with them), and the pages may be those
-    `reused(urls)` gives (None: not those), if every pin finds its file on them."""
+    `reused(urls, spellings)` gives (None: not those), if every pin finds its file on them."""
     env = environment(env)
     errors: list[InputError] = []
     pins, merge_errors = merge_pins(_applicable((p for s in requirement_sets for p in s.pins), target,
@@ -69,7 +70,9 @@ def choose_wheels(fetch_all: FetchAll, requirement_sets: Sequence[RequirementSet
         return resolution(pins, constraints)
     pins = _constrained(pins, constraints, errors)
     urls = [[project_url(i, pin.name) for i in indexes] for pin in pins]
-    found = _choose_all(pins, fetch_pages(reused, urls), target, resolution) if reused else None
+    wanted = [_spellings(pin.version) for pin, group in zip(pins, urls) for _ in group]
+    found = (_choose_all(pins, fetch_pages(lambda flat: reused(flat, wanted), urls), target, resolution)
+             if reused else None)
     if found is None or found[1]:  # not reused, or a pin misses its file there: the pages of now
         found = _choose_all(pins, fetch_pages(fetch_all, urls), target, resolution)
     choices, missed = found

@@ -178,3 +178,37 @@ def test_reuse_mode_asks_for_no_page_after_one_failed(server, tmp_path, monkeypa
     found = json.loads((tmp_path / netfetch.REUSE_INDEX).read_text())
     assert found["o"]["failed"] == {"status": None, "reason": "not asked: another page failed"}
     assert [p for p, _ in server.seen[seen:]] == ["/busy"]
+
+
+@pytest.mark.parametrize("version, key", [("2.9.0.post0", "2.9"), ("2.9", "2.9"), ("v1.0", "1"), ("1.0.0", "1"),
+                                          ("2024.08.30", "2024.8.30"), ("1!2.0", "1"), ("dev", ""), ("0", "0")])
+def test_version_key_is_the_release_without_trailing_zeros(version, key):
+    assert netfetch.version_key(version) == key
+
+
+@pytest.mark.parametrize("filename, key", [
+    ("python_dateutil-2.9.0.post0-py2.py3-none-any.whl", "2.9"),
+    ("python-dateutil-2.9.0.post0.tar.gz", "2.9"),
+    ("numpy-2.4.6-cp313-cp313-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl", "2.4.6"),
+    ("numpy-2.4.6-1-cp313-cp313-linux_x86_64.whl", "2.4.6"),  # a build tag
+    ("celery-3.1.26-1.tar.gz", netfetch.ANY_VERSION),  # the name cannot be told from the version
+    ("py-3to2-1.0.tar.gz", netfetch.ANY_VERSION),
+    ("numpy-1.0.win32-py2.4.exe", netfetch.ANY_VERSION),
+])
+def test_file_key_tells_a_files_version_or_says_it_cannot(filename, key):
+    project = filename.split("-")[0].replace("_", "-").lower()
+    assert netfetch.file_key(filename, "python-dateutil" if project == "python" else project) == key
+
+
+def test_grouped_keeps_every_anchor_once_under_its_key_and_the_head():
+    page = ('<html><head><base href="https://f/"></head><body>'
+            + "".join(f'<a href="a-{v}-py3-none-any.whl">a-{v}-py3-none-any.whl</a><br/>'
+                      for v in ("1.0", "1.0.0", "2.0", "2.0.1")) + '<a href="a-1.0.exe">a-1.0.exe</a></body></html>')
+    head, data, index = netfetch.grouped(page.encode(), "https://idx/simple/A/")
+    assert head == '<html><head><base href="https://f/"></head><body>'
+    groups = {k: data[o:o + n].decode() for k, (o, n) in index.items()}
+    assert set(groups) == {"1", "2", "2.0.1", netfetch.ANY_VERSION}
+    assert groups["1"].count("<a ") == 2 and "a-2.0.1" not in groups["2"] and "a-1.0.exe" in groups["*"]
+    assert sum(g.count("<a ") for g in groups.values()) == 5
+    assert netfetch.grouped(b'<a href="x">a&#46;whl</a>', "https://idx/simple/a/") is None
+    assert netfetch.grouped(b'{"files": []}', "https://idx/simple/a/") is None

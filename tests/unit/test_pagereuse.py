@@ -67,6 +67,10 @@ class FakeSolver:
     def read_all(self, ref: str, paths) -> list[bytes]:
         return [self.read(ref, p) for p in paths]
 
+    def read_ranges(self, ref: str, ranges) -> list[bytes]:
+        self.ranges = list(ranges)
+        return [self.read(ref, p)[o:o + n] if n else self.read(ref, p) for p, o, n in ranges]
+
 
 def answers(cache_control=None, **pages: bytes) -> dict[str, bytes]:
     urls = {f"https://pypi.org/simple/{name}/": body for name, body in pages.items()}
@@ -119,3 +123,43 @@ def test_the_exec_goes_through_the_builds_proxy_like_a_run():
     assert found.proxies == ("HTTPS_PROXY=http://proxy.corp:3128", "no_proxy=localhost")
     definition = llb.marshal(found.state([PAGE])).SerializeToString()
     assert b"HTTPS_PROXY=http://proxy.corp:3128" in definition and b"FOO=bar" not in definition
+
+
+SIX = (b'<html><head><meta name="pypi:repository-version" content="1.1"></head><body>\n'
+       b'<a href="six-1.16.0-py2.py3-none-any.whl#sha256=aa">six-1.16.0-py2.py3-none-any.whl</a><br />\n'
+       b'<a href="six-1.17.0-py2.py3-none-any.whl#sha256=bb">six-1.17.0-py2.py3-none-any.whl</a><br />\n'
+       b'<a href="six-1.17.0.tar.gz#sha256=cc">six-1.17.0.tar.gz</a><br />\n'
+       b'<a href="six-0.9-py2.4.egg#sha256=dd">six-0.9-py2.4.egg</a><br />\n</body></html>')
+
+
+def grouped_answers(**pages: bytes) -> dict[str, bytes]:
+    """What the exec writes (netfetch.reuse): pages, their groups and pages.json."""
+    from frontend import netfetch
+
+    files, index = {}, {}
+    for name, body in pages.items():
+        url = f"https://pypi.org/simple/{name}/"
+        files[page_name(url)] = zlib.compress(body)
+        index[page_name(url)] = {"cache_control": None, "fetched": NOW - 10}
+        split = netfetch.grouped(body, url)
+        if split is not None:
+            files[page_name(url) + netfetch.GROUPED] = split[1]
+            index[page_name(url)].update(head=split[0], groups=split[2])
+    return {REUSE_INDEX: json.dumps(index).encode(), **files}
+
+
+def test_with_the_pinned_spellings_a_page_is_its_head_and_that_versions_anchors():
+    from frontend.resolve.index import parse_project_page
+
+    solver = FakeSolver(grouped_answers(six=SIX, idna=b"<a href='i-1.0.whl'>idna-1&#46;0-py3-none-any.whl</a>"))
+    urls = [PAGE, "https://pypi.org/simple/idna/"]
+    six, idna = pagereuse.reused_pages(solver, window(), urls, [("1.17.0",), ("1.0",)])
+    assert idna == b"<a href='i-1.0.whl'>idna-1&#46;0-py3-none-any.whl</a>"  # not grouped: the whole page
+    files = [link.filename for link in parse_project_page(six, PAGE)]
+    assert files == ["six-0.9-py2.4.egg", "six-1.17.0-py2.py3-none-any.whl", "six-1.17.0.tar.gz"]
+    assert b"pypi:repository-version" in six  # the head: <base>/<meta> tags still apply
+    assert [n for _, _, n in solver.ranges if n] and all(p.endswith(".grouped") for p, _, n in solver.ranges if n)
+    # a version the page does not have: the head (and the files of unknown version) only
+    (none,) = pagereuse.reused_pages(solver, window(), [PAGE], [("9.9",)])
+    assert [link.filename for link in parse_project_page(none, PAGE)] == ["six-0.9-py2.4.egg"]
+    assert pagereuse.reused_pages(solver, window(), [PAGE]) == [SIX]  # no spellings: the whole page

@@ -314,7 +314,8 @@ def test_early_hears_of_the_pinned_choice_before_the_dependency_check():
 class Reused(Index):
     """A fake ReusedPages: the pages of an earlier build, or None (none to reuse)."""
 
-    def __call__(self, urls):
+    def __call__(self, urls, spellings):
+        assert len(spellings) == len(urls)
         self.batches.append(list(urls))
         return None if self.pages is None else [self.pages.get(url, b"") for url in urls]
 
