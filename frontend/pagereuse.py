@@ -13,7 +13,8 @@ its first build from BuildKit's cache, without a request. A reused page is used 
   release published within the window is seen at once.
 
 Otherwise every page is fetched the usual way. PYLAYERS_INDEX_MAX_AGE=0 or --no-cache turns reuse
-off. Wheels and metadata files are pinned by their sha256 and need no window.
+off. Wheels and metadata files are pinned by their sha256 and need no window. The exec also groups
+an HTML page's anchors by version (netfetch.grouped); a build reads the head and its pins' groups.
 """
 
 from __future__ import annotations
