@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from packaging.markers import Marker
-from packaging.pylock import Package, PackageArchive, Pylock, PylockValidationError
 from packaging.utils import canonicalize_name
 
 from ..errors import InputError
 from .locks import (LockedFile, LockedPackage, LockedSet, line_of, load_toml, size_of, table_lines,
                     url_filename, well_formed)
+
+if TYPE_CHECKING:  # packaging.pylock is imported when a pylock.toml is read, not at start-up
+    from packaging.pylock import Package, Pylock
 
 _PYLOCK_NAME = re.compile(r"^pylock\.([^.]+\.)?toml$")
 _PACKAGE_INDEX = re.compile(r"^packages\[(\d+)\]")
@@ -67,6 +69,8 @@ def _select(path: str, lock: Pylock, lines: tuple[int, ...], markers: Mapping[st
 
 
 def _validated(path: str, doc: dict, lines: tuple[int, ...]) -> Pylock:
+    from packaging.pylock import Pylock, PylockValidationError
+
     try:
         return Pylock.from_dict(doc)
     except PylockValidationError as exc:
@@ -84,6 +88,8 @@ def _holds(marker: Marker, env: dict, path: str, line: int) -> bool:
 
 
 def _locked(path: str, package: Package, line: int) -> LockedPackage:
+    from packaging.pylock import PackageArchive
+
     wheels = list(package.wheels or ())
     if isinstance(package.archive, PackageArchive) and package.archive.url and \
             url_filename(package.archive.url).endswith(".whl"):

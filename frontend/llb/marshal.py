@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 
-from google.protobuf import json_format
 
 from .._pb import ops_pb2
 from .state import Imported, State, Vertex
@@ -93,6 +92,8 @@ def _definition(writer: _Writer) -> ops_pb2.Definition:
 
 def to_json(definition: ops_pb2.Definition) -> str:
     """A readable, stable rendering of a Definition for golden tests and debugging."""
+    from google.protobuf import json_format  # not at start-up: 15 ms of every build
+
     ops = []
     for data in getattr(definition, "def"):
         digest = digest_of(data)
