@@ -39,7 +39,8 @@ def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, targ
                            fetch_files=solver.fetch_files, wheel_metadata=solver.wheel_metadata,
                            sdist_metadata=sdists and sdists.metadata,
                            early=early and (lambda chosen: early((*chosen, *local.choices))),
-                           reused=pages and (lambda urls, versions: pagereuse.reused_pages(solver, pages, urls, versions)),
+                           reused=pages and (lambda urls, spellings: pagereuse.reused_pages(solver, pages, urls,
+                                                                                            spellings)),
                            known_metadata=known_metadata)
     return (*chosen, *local.choices)
 
