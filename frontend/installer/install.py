@@ -262,7 +262,7 @@ class RecordChecked:
         import base64
 
         digest = base64.urlsafe_b64encode(self.hash.digest()).decode("ascii").rstrip("=")
-        if digest != self.expected or str(self.size) != self.record[2]:
+        if digest != self.expected or self.size != int(self.record[2]):
             raise ValueError("In {}, hash / size of {} didn't match RECORD".format(self.wheel, self.record[0]))
         self.done = True
 
