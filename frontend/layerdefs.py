@@ -116,8 +116,8 @@ def _installer_args(target: TargetEnv) -> tuple[str, ...]:
 
 # The zipapp unpacked and its modules compiled by the FROM image's Python (hash-based .pyc naming
 # the files where layers mount them, fixed times: the same bytes on every run), once per image and
-# installer: zipimport keeps no bytecode,
-# and compiling the installer cost each layer's exec 30-40 ms of its ~110 (a small wheel).
+# installer: zipimport keeps no bytecode, and compiling the installer cost each layer's exec
+# 30-40 ms of its ~110 (a small wheel).
 COMPILE_INSTALLER = r"""
 import compileall, os, py_compile, sys, zipfile
 src, out = sys.argv[1], sys.argv[2]

@@ -212,3 +212,11 @@ def test_grouped_keeps_every_anchor_once_under_its_key_and_the_head():
     assert sum(g.count("<a ") for g in groups.values()) == 5
     assert netfetch.grouped(b'<a href="x">a&#46;whl</a>', "https://idx/simple/a/") is None
     assert netfetch.grouped(b'{"files": []}', "https://idx/simple/a/") is None
+
+
+def test_the_exec_delimits_anchors_as_the_frontend_does():
+    """netfetch.py runs alone in the build's image (stdlib only) and keeps its own copy of the
+    anchor pattern of resolve/index.py: the pages it groups are read back with that one."""
+    from frontend.resolve import index
+
+    assert (netfetch._ANCHOR.pattern, netfetch._ANCHOR.flags) == (index._ANCHOR.pattern, index._ANCHOR.flags)
