@@ -43,10 +43,24 @@ def example(tmp_path_factory, testbed):
     return copy_example("webapp", tmp_path_factory.mktemp("webapp"))
 
 
-def test_example_gets_one_layer_per_package_and_matches_stock(docker_client, example, image_name):
+def _names(labels) -> list[str]:
+    """The packages in layer labels ("blinker 1.9.0, itsdangerous 2.2.0")."""
+    return [part.split()[0] for label in labels for part in label.split(", ")]
+
+
+def _history_labels(docker_client, ref: str) -> list[str]:
+    """The package layers' labels, bottom to top, as the image's history names them."""
+    return [h["CreatedBy"].removeprefix("pylayers: ") for h in docker_client.api.history(ref)[::-1]
+            if h["CreatedBy"].startswith("pylayers: ")]
+
+
+def test_example_gets_a_layer_per_package_tiny_ones_shared_and_matches_stock(docker_client, example, image_name):
     first = buildx(example, "--push", "-t", f"{image_name}:v1").check()
     steps = package_steps(first.output)
-    assert sorted(label.split()[0] for label in steps) == sorted(PINS)
+    assert sorted(_names(steps)) == sorted(PINS)
+    # blinker and itsdangerous install less than 64 KiB each: they share tiny bucket 2 (sha256 of
+    # the name mod 4, docs/design.md); every other package has a layer of its own
+    assert "blinker 1.9.0, itsdangerous 2.2.0" in steps and len(steps) == len(PINS) - 1, sorted(steps)
     docker_client.images.pull(f"{image_name}:v1")
     assert _installed(docker_client, f"{image_name}:v1") == {**PINS, "pip": _pip_version(docker_client)}
     assert run(docker_client, f"{image_name}:v1", "gunicorn", "--version").startswith("gunicorn (version 27.0.1)")
@@ -93,14 +107,13 @@ def test_one_pin_change_rebuilds_and_pushes_one_package(docker_client, example, 
     # example's own small layers: WORKDIR (its directory's time), `COPY ./requirements`, `RUN rm`
     # (the same whiteout) and `COPY . /app`.
     base = len(_layer_digests(BASE_313))
-    packages = range(base, base + len(PINS))
-    # the plan's order (docs/design.md: by size class, then by name), as the image's history names it
-    order = [h["CreatedBy"].split()[1] for h in docker_client.api.history(f"{image_name}:b")[::-1]
-             if h["CreatedBy"].startswith("pylayers: ")]
-    assert sorted(order) == sorted(PINS) and order == [
-        h["CreatedBy"].split()[1] for h in docker_client.api.history(f"{image_name}:a")[::-1]
-        if h["CreatedBy"].startswith("pylayers: ")], order  # idna 3.10 and 3.20: one size class
-    assert [i for i in changed if i in packages] == [base + order.index("idna")], (before, after)
+    # the plan's order (docs/design.md: by size class, then by name, the tiny bucket on top)
+    order = _history_labels(docker_client, f"{image_name}:b")
+    assert sorted(_names(order)) == sorted(PINS) and order[-1] == "blinker 1.9.0, itsdangerous 2.2.0"
+    assert _names(order) == _names(_history_labels(docker_client, f"{image_name}:a")), order  # idna: one size class
+    packages = range(base, base + len(order))
+    idna = next(i for i, label in enumerate(order) if label.startswith("idna "))
+    assert [i for i in changed if i in packages] == [base + idna], (before, after)
     assert changed[1:] == [packages[-1] + 1, packages[-1] + 2, packages[-1] + 4], (before, after)
     sizes = {layer["digest"]: layer["size"] for layer in registry_manifest(f"{image_name}:b")["layers"]}
     assert sum(sizes[after[i]] for i in changed[1:]) < 2048  # what a push adds to idna's layer

@@ -7,8 +7,8 @@ import random
 import pytest
 
 from frontend.errors import FrontendError
-from frontend.plan import (DEFAULT_MAX_LAYERS, LARGE_WHEEL_BYTES, LayerCount, PackageChoice, bucket,
-                           check_total, context_name, default_budget, plan_layers)
+from frontend.plan import (DEFAULT_MAX_LAYERS, LARGE_WHEEL_BYTES, TINY_BUCKETS, TINY_BYTES, LayerCount,
+                           PackageChoice, bucket, check_total, context_name, default_budget, plan_layers)
 
 
 def pkg(name: str, version: str = "1.0", size: int | None = 1000, tag: str = "py3-none-any") -> PackageChoice:
@@ -170,10 +170,52 @@ def test_layers_go_by_size_class_biggest_at_the_bottom_then_by_name():
 
 
 def test_a_version_moves_only_when_its_size_crosses_a_power_of_4_and_then_only_it_moves():
-    installed = {"a": 3_000_000, "b": 100_000, "c": 120_000, "e": 2_000}
+    installed = {"a": 3_000_000, "b": 300_000, "c": 400_000, "e": 70_000}
     packages = [pkg(n) for n in "abce"]
     before = plan_layers(packages, "p", installed=installed)
-    same = plan_layers(packages, "p", installed={**installed, "b": 110_000})
+    same = plan_layers(packages, "p", installed={**installed, "b": 310_000})
     assert same.contexts == before.contexts
-    moved = plan_layers(packages, "p", installed={**installed, "b": 1_000})  # now with e, by name
+    moved = plan_layers(packages, "p", installed={**installed, "b": 100_000})  # now with e, by name
     assert moved.contexts == ("p-a", "p-c", "p-b", "p-e") and before.contexts == ("p-a", "p-b", "p-c", "p-e")
+
+
+def test_tiny_packages_share_a_few_layers_by_name_on_top_of_the_others_below_the_volatile_ones():
+    tiny = names(12, seed=3)
+    installed = {**{n: 20_000 for n in tiny}, "big": 5_000_000, "mid": 300_000, "mine": 1_000}
+    packages = [pkg(n) for n in (*tiny, "big", "mid", "mine")]
+    plan = plan_layers(packages, "p", installed=installed, volatile=("mine",))
+    assert [layer.context for layer in plan.layers[:2]] == ["p-big", "p-mid"]
+    assert plan.layers[-1].context == "p-mine"  # volatile: its own layer, whatever its size
+    shared = plan.layers[2:-1]
+    assert 1 < len(shared) <= TINY_BUCKETS and all(layer.context.startswith("p--tiny-") for layer in shared)
+    assert sorted(p.name for layer in shared for p in layer.packages) == sorted(tiny)
+    assert all(where(plan)[n] == f"p--tiny-{bucket(n, TINY_BUCKETS):02d}" for n in tiny)
+    # one more tiny package changes its bucket's layer only; a bigger version of one moves it alone
+    more = plan_layers([*packages, pkg("zz-new")], "p", installed={**installed, "zz-new": 5_000}, volatile=("mine",))
+    old = {layer.context: layer for layer in plan.layers}
+    assert [layer.context for layer in more.layers if old.get(layer.context) != layer] == [
+        f"p--tiny-{bucket('zz-new', TINY_BUCKETS):02d}"]
+    assert set(old) <= {layer.context for layer in more.layers}
+    grown = plan_layers(packages, "p", installed={**installed, tiny[0]: TINY_BYTES}, volatile=("mine",))
+    assert where(grown)[tiny[0]] == context_name("p", pkg(tiny[0]))
+    assert {n: where(grown)[n] for n in tiny[1:]} == {n: where(plan)[n] for n in tiny[1:]}
+
+
+def test_a_package_is_tiny_only_when_the_check_measured_it_and_never_when_built_from_source():
+    unmeasured = plan_layers([pkg("a", size=100), pkg("b")], "p", installed={"b": 100})
+    assert where(unmeasured) == {"a": "p-a", "b": f"p--tiny-{bucket('b', TINY_BUCKETS):02d}"}
+    sdist = dataclasses.replace(pkg("c"), sdist=True)
+    assert where(plan_layers([sdist], "p", installed={"c": 100})) == {"c": "p-c"}
+
+
+def test_tiny_packages_share_layers_only_while_each_package_would_fit_the_budget():
+    tiny = names(10, seed=5)
+    packages = [pkg(n) for n in (*tiny, "x", "y")]
+    installed = {**{n: 100 for n in tiny}, "x": 500_000, "y": 500_000}
+    buckets = len({bucket(n, TINY_BUCKETS) for n in tiny})
+    within = plan_layers(packages, "p", max_layers=12, installed=installed)
+    assert len(within.layers) == 2 + buckets and where(within)["x"] == "p-x"
+    # past the budget the tiny packages are small ones: they share the budget's buckets (as many
+    # as the budget leaves), not a few of their own
+    past = plan_layers(packages, "p", max_layers=11, installed=installed)
+    assert not any(c.startswith("p--tiny-") for c in past.contexts) and len(past.layers) <= 11
