@@ -43,9 +43,10 @@ def test_sizes_that_are_not_json_are_an_error():
         overlaps.sizes(b"not json")
 
 
-def test_the_check_copies_each_wheels_metadata_byte_for_byte(tmp_path):
-    text = "Metadata-Version: 2.1\nName: a\nSummary: caf\u00e9 \u2603\nRequires-Dist: b>=1\n".encode() + b"X: \xff\n"
-    a = wheel(tmp_path / "a.whl", "a", {"a-1.0.dist-info/METADATA": text})
+def test_the_check_copies_each_wheels_metadata_headers_byte_for_byte_not_its_description(tmp_path):
+    text = ("Metadata-Version: 2.1\nName: a\nSummary: caf\u00e9 \u2603\nRequires-Dist: b>=1\n"
+            "Description: one\n        two\n").encode() + b"X: \xff\n\n"
+    a = wheel(tmp_path / "a.whl", "a", {"a-1.0.dist-info/METADATA": text + b"# a\n\nRequires-Dist: not-a-header\n"})
     b = wheel(tmp_path / "b.whl", "b", {"b/x.py": b""})  # no METADATA: left out
     out = tmp_path / "out"
     out.mkdir()
