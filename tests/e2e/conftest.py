@@ -110,6 +110,18 @@ def image_layers(docker_client, ref: str) -> list[str]:
     return docker_client.api.inspect_image(ref)["RootFS"]["Layers"]
 
 
+def history_labels(docker_client, ref: str) -> list[str]:
+    """Labels of the package layers of `ref` (local), bottom to top, as its history names them:
+    "idna 3.10", or a tiny bucket's "blinker 1.9.0, itsdangerous 2.2.0"."""
+    return [h["CreatedBy"].removeprefix("pylayers: ") for h in docker_client.api.history(ref)[::-1]
+            if h["CreatedBy"].startswith("pylayers: ")]
+
+
+def label_parts(labels) -> list[str]:
+    """Each package of layer labels: "blinker 1.9.0, itsdangerous 2.2.0" → both."""
+    return [part for label in labels for part in label.split(", ")]
+
+
 def run(docker_client, ref: str, *cmd: str) -> str:
     out = docker_client.containers.run(ref, list(cmd), remove=True, stdout=True, stderr=True)
     return out.decode()
