@@ -17,10 +17,11 @@ one layer (see docs/design.md, "Layer plan"):
 - Order, bottom to top: by size class, the biggest at the bottom (a power of 4 of the bytes the
   package installs, from the overlap check; of its wheel's size where that is not known), then by
   name, then the tiny buckets; past the budget, the large wheels so, then the buckets. Then the
-  packages the user calls volatile, each in its own layer, in the order given. A changed layer costs the layers above it
-  too: an image store unpacks, and every pull extracts, the layers above a changed one again
-  (their chain changed), so the small ones go above. A version keeps its place unless its size
-  crosses a power of 4; it moves then, and its layer is the only one that changes.
+  packages the user calls volatile, each in its own layer, in the order given. A changed layer
+  costs the layers above it too: an image store unpacks, and every pull extracts, the layers
+  above a changed one again (their chain changed), so the small ones go above. A version keeps
+  its place unless its size crosses a power of 4 (or 64 KiB); it moves then, and its layer (and
+  the tiny bucket it leaves or joins) is the only one that changes.
 """
 
 from __future__ import annotations
