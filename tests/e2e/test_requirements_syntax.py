@@ -9,7 +9,7 @@ import hashlib
 
 import pytest
 
-from .conftest import BASE_313, FRONTEND, buildx, run
+from .conftest import BASE_313, FRONTEND, buildx, label_parts, run
 from .localindex import serve
 from .progress import package_steps
 
@@ -56,7 +56,9 @@ def test_requirement_syntax_end_to_end(workdir, index, image_name, docker_client
     (workdir / "Dockerfile").write_text(DOCKERFILE.format(frontend=FRONTEND, base=BASE_313))
     result = buildx(workdir, "--load", "-t", f"{image_name}:x", "--build-arg", f"LINKS={index.url}").check()
     # --pre admits 2.1rc1, the constraint rules out 2.0, the ARG's range rules out 3.0
-    assert sorted(package_steps(result.output)) == ["alpha 2.1rc1", "beta 1.0", "delta 0.5", "gamma 1.0"]
+    steps = package_steps(result.output)  # all four are tiny: beta and delta share bucket 1 (docs/design.md)
+    assert sorted(label_parts(steps)) == ["alpha 2.1rc1", "beta 1.0", "delta 0.5", "gamma 1.0"]
+    assert "beta 1.0, delta 0.5" in steps, sorted(steps)
     out = run(docker_client, f"{image_name}:x", "python", "-c",
               "import alpha, beta, gamma, delta; print(alpha.VERSION, beta.VERSION, delta.VERSION)")
     assert out.strip() == "2.1rc1 1.0 0.5"
