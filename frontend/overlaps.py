@@ -12,7 +12,7 @@ reads each wheel's zip directory (not its data), and writes how many bytes each 
 purelib/platlib, `.data/<key>/` entries under that key's path) with its CRC-32 and size as the
 content's identity, plus the console/gui scripts of entry_points.txt (identity: the entry point).
 It also writes the headers of each wheel's .dist-info/METADATA (not the description after them:
-640 KB → 100 KB for the benchmark's 58 wheels), from which the step's dependencies are checked
+640 KB → 106 KB for the benchmark's 58 wheels), from which the step's dependencies are checked
 (resolve/pinmeta.py): a rebuild reads them all from this cached exec's output in one file.
 Limits: files a package creates when it runs are not seen, and a `.data/headers` path uses the
 canonical project name where the installer uses the METADATA name (only their case may differ).
