@@ -8,18 +8,20 @@ PYLAYERS_INDEX_MAX_AGE seconds (600 by default), so every build of that window g
 its first build from BuildKit's cache, without a request. A reused page is used only if:
 
 - it came (an index on the daemon's loopback is not asked, unless the step's network is "host");
-- its index allowed it: no Cache-Control no-store or no-cache, no max-age it has outlived;
-- every pin finds its version and a file for the target on it (resolve.steps.choose_wheels), so a
-  release published within the window is seen at once.
+- its index allowed it: no Cache-Control no-store or no-cache, no max-age it has outlived.
 
-Otherwise every page is fetched the usual way. PYLAYERS_INDEX_MAX_AGE=0 or --no-cache turns reuse
-off. Wheels and metadata files are pinned by their sha256 and need no window. The exec also groups
+A page that did not come (the exec tries each once, and keeps what it got for the whole window)
+or may not be used is fetched the usual way, alone: the others are still reused. If a pin does
+not find its version and a file for the target on the pages (resolve.steps.choose_wheels), every
+page is fetched again, so a release published within the window is seen at once.
+PYLAYERS_INDEX_MAX_AGE=0 or --no-cache turns reuse off. Wheels and metadata files are pinned by their sha256 and need no window. The exec also groups
 an HTML page's anchors by version (netfetch.grouped); a build reads the head and its pins' groups.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 import zlib
@@ -32,8 +34,10 @@ from . import llb
 from .downloads import INSTALL_ENV, OUT_DIR, SCRIPT_DIR, script_state
 from .errors import FrontendError
 from .netfetch import ANY_VERSION, GROUPED, REUSE_INDEX, version_key
+from .resolve.index import redact_url
 from .solver import Solver, page_name
 
+log = logging.getLogger("pylayers")
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 # the proxy build arguments BuildKit's Dockerfile frontend gives every RUN without declaring them
 PROXY_ARGS = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy")
@@ -81,20 +85,36 @@ def window(solver: Solver, base: "llb.State", python: str, network: str | None,
 
 
 def reused_pages(solver: Solver, pages: PageWindow, urls: Sequence[str],
-                 spellings: Sequence[Sequence[str]] | None = None) -> list[bytes] | None:
-    """Every page of `urls` from the window's exec, or None if any of them cannot be used. With
-    the `spellings` of the version pinned from each page, an HTML page is its head and the anchors
-    of that version (and of files whose version their name does not tell), not all its anchors."""
+                 spellings: Sequence[Sequence[str]] | None = None) -> list[bytes | None] | None:
+    """Every page of `urls`: from the window's exec those that came and may be used, the others
+    fetched the usual way; None if none of them came. With the `spellings` of the version pinned
+    from each page, a reused HTML page is its head and the anchors of that version (and of files
+    whose version their name does not tell), not all its anchors."""
     if not urls or (pages.network != "host" and any(urlsplit(url).hostname in LOOPBACK for url in urls)):
         return None  # the exec's network has a loopback of its own
     try:
         ref = solver.solve_state(pages.state(urls))
         found = json.loads(solver.read(ref, "/" + REUSE_INDEX))
-        if not isinstance(found, dict) or not all(usable(found.get(page_name(url)), pages.now) for url in urls):
+        if not isinstance(found, dict):
             return None
-        return _bodies(solver, ref, [(url, found[page_name(url)]) for url in urls], spellings)
+        came = [i for i, url in enumerate(urls) if usable(found.get(page_name(url)), pages.now)]
+        if not came:
+            return None
+        bodies = _bodies(solver, ref, [(urls[i], found[page_name(urls[i])]) for i in came],
+                         None if spellings is None else [spellings[i] for i in came])
     except (FrontendError, ValueError, TypeError, KeyError, zlib.error):
         return None
+    return _with_the_others(solver, urls, dict(zip(came, bodies)))
+
+
+def _with_the_others(solver: Solver, urls: Sequence[str], reused: dict[int, bytes]) -> list[bytes | None]:
+    """The pages of `urls` in order: `reused` (position → body), the others fetched now."""
+    others = [i for i in range(len(urls)) if i not in reused]
+    if others:
+        log.info("index pages: %d of %d from the window's exec, %d fetched again (%s%s)", len(reused),
+                 len(urls), len(others), ", ".join(redact_url(urls[i]) for i in others[:3]), ", ..." if len(others) > 3 else "")
+        reused = {**reused, **dict(zip(others, solver.fetch_pages([urls[i] for i in others])))}
+    return [reused[i] for i in range(len(urls))]
 
 
 def _bodies(solver: Solver, ref: str, answers, spellings) -> list[bytes]:

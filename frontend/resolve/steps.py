@@ -27,7 +27,7 @@ DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 
 FetchAll = Callable[[Sequence[str]], Sequence[bytes | None]]  # URLs → bodies (None = not found)
 # (URLs, the version spellings wanted of each) → earlier bodies (those versions' files at least), or None
-ReusedPages = Callable[[Sequence[str], Sequence[tuple[str, ...]]], Sequence[bytes] | None]
+ReusedPages = Callable[[Sequence[str], Sequence[tuple[str, ...]]], Sequence[bytes | None] | None]
 # (url, sha256 or None) → bodies; for files whose content the index pins (PEP 658 metadata)
 FetchFiles = Callable[[Sequence[tuple[str, str | None]]], Sequence[bytes]]
 

@@ -8,6 +8,7 @@ wheels, pinned by their sha256, before the frontend delegates (retried after a f
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -146,3 +147,38 @@ def test_a_fault_has_its_exact_outcome_and_leaves_nothing_behind(case, index, wo
     _build(workdir, index, f"{name}==1.0\n", "--load", "-t", f"{image_name}:ok").check()
     module = name.replace("-", "_")
     assert run(docker_client, f"{image_name}:ok", "python", "-c", f"import {module}; print({module}.MARK)").strip() == marker
+
+
+REUSE_WINDOW = 86400  # one window of reused pages for the whole test (pagereuse.py)
+
+
+def test_a_page_the_window_exec_missed_is_fetched_alone_and_the_others_are_still_reused(
+        index, workdir, image_name, docker_client):
+    """The exec that fetches the pages a window reuses tries each page once, and what it got
+    stays for the whole window: a page that failed there is fetched the usual way, alone, on every
+    build of the window, while the other pages are still reused (neither of them is asked again)."""
+    salt = uuid.uuid4().hex[:8]
+    names = (f"reused-{salt}", f"missed-{salt}")
+    for name in names:
+        index.add(name, "1.0", files={f"{name.replace('-', '_')}/__init__.py": f"NAME = {name!r}\n".encode()})
+    reused, missed = (index.page_url(name) for name in names)
+    if REUSE_WINDOW - time.time() % REUSE_WINDOW < 120:  # the window would end within the test
+        time.sleep(REUSE_WINDOW - time.time() % REUSE_WINDOW + 1)
+    (workdir / "requirements.txt").write_text("".join(f"{name}==1.0\n" for name in names))
+    dockerfile = (f"# syntax={FRONTEND}\nFROM {BASE_313}\nCOPY requirements.txt /\n"
+                  f"RUN --network=host pip install --no-cache-dir --index-url {index.url} -r /requirements.txt\n")
+    (workdir / "Dockerfile").write_text(dockerfile)
+    args = ("--allow", "network.host", "--build-arg", f"PYLAYERS_INDEX_MAX_AGE={REUSE_WINDOW}")
+    index.inject(missed, Fault("status", times=1, status=503))  # the exec's one try
+    try:
+        result = buildx(workdir, *args, "--load", "-t", f"{image_name}:1", timeout=600)
+    finally:
+        index.clear()
+    result.check()
+    assert (index.hits(reused), index.hits(missed)) == (1, 2), result.output[-3000:]
+
+    (workdir / "Dockerfile").write_text(dockerfile + "ENV REBUILT=1\n")
+    buildx(workdir, *args, "--load", "-t", f"{image_name}:2", timeout=600).check()
+    assert (index.hits(reused), index.hits(missed)) == (1, 3)
+    check = "; ".join(f"import {n.replace('-', '_')} as m; print(m.NAME)" for n in names)
+    assert run(docker_client, f"{image_name}:2", "python", "-c", check).split() == list(names)

@@ -54,6 +54,11 @@ class FakeSolver:
         self.files, self.solved = files, []
         self.config = SimpleNamespace(index_max_age=max_age, opts=opts or {}, build_args={})
         self.downloads = SimpleNamespace(reports_failures=secret)
+        self.fetched: list[list[str]] = []  # the URLs of each fetch_pages, the usual way
+
+    def fetch_pages(self, urls) -> list[bytes | None]:
+        self.fetched.append(list(urls))
+        return [f"fresh {url}".encode() for url in urls]
 
     def solve_state(self, state) -> str:
         self.solved.append(state)
@@ -90,8 +95,39 @@ def test_reused_pages_come_decompressed_in_order():
     FakeSolver({REUSE_INDEX: json.dumps({page_name(PAGE): {"failed": {"status": 404}, "fetched": NOW}}).encode()}),
     FakeSolver({REUSE_INDEX: b"{not json"}),
 ])
-def test_any_page_that_cannot_be_used_means_none_are(solver):
-    assert pagereuse.reused_pages(solver, window(), [PAGE]) is None
+def test_no_page_from_the_exec_means_none_at_all(solver):
+    assert pagereuse.reused_pages(solver, window(), [PAGE]) is None and solver.fetched == []
+
+
+IDNA = "https://pypi.org/simple/idna/"
+
+
+@pytest.mark.parametrize("answer", [
+    {"failed": {"status": None, "reason": "The read operation timed out"}, "fetched": NOW},
+    {"cache_control": "max-age=5", "fetched": NOW - 10},  # outlived
+    None,  # not in pages.json
+])
+def test_a_page_that_cannot_be_used_is_fetched_alone_and_the_others_are_reused(answer):
+    files = answers(six=b"<a>six</a>", idna=b"<a>idna</a>")
+    index = json.loads(files[REUSE_INDEX])
+    if answer is None:
+        del index[page_name(IDNA)]
+    else:
+        index[page_name(IDNA)] = answer
+    solver = FakeSolver({**files, REUSE_INDEX: json.dumps(index).encode()})
+    got = pagereuse.reused_pages(solver, window(), [IDNA, PAGE])
+    assert got == [f"fresh {IDNA}".encode(), b"<a>six</a>"] and solver.fetched == [[IDNA]]
+
+
+def test_a_page_fetched_again_that_fails_fails_the_build():
+    solver = FakeSolver(answers(six=b"<a>six</a>"))
+
+    def unreachable(urls):
+        raise GatewayError(f"cannot fetch {urls[0]}: HTTP 503 (4 tries in 7 s)")
+
+    solver.fetch_pages = unreachable
+    with pytest.raises(GatewayError, match="HTTP 503"):
+        pagereuse.reused_pages(solver, window(), [IDNA, PAGE])
 
 
 def test_a_loopback_index_is_asked_only_on_the_host_network():
