@@ -25,6 +25,7 @@ def write_chart(raw: dict[str, dict[str, list[dict]]], path: Path) -> None:
 
     fig, axes = plt.subplots(1, len(raw), figsize=(6.5 * len(raw), 4.2), squeeze=False)
     for ax, (set_name, variants) in zip(axes[0], raw.items()):
+        variants = {v: runs for v, runs in variants.items() if runs and "cold" in runs[0]}  # not the floor
         width = 0.8 / len(variants)
         for i, (variant, runs) in enumerate(variants.items()):
             xs = [s + (i - (len(variants) - 1) / 2) * width for s in range(len(SCENARIOS))]

@@ -11,12 +11,13 @@ Four variants build the same requirements on the same base image and engine:
   pylayers   the pip Dockerfile with `# syntax=localhost:5000/pylayers:dev`
 For each: cold build (build cache pruned), no-op rebuild, rebuild after one pin change, the bytes
 a push of the changed image uploads (its layers that the previous push did not have) and the
-number of layers. Every build pushes to the local registry. Then the fresh-builder scenario of
-CI: the old image's build is exported with `--cache-to type=registry,mode=max`, the builder is
-emptied (build cache pruned, the images' tags removed; base image layers that the frontend image
-shares stay in the engine's store, as on a runner that keeps its base images) and the changed
-image is built with `--cache-from`: its time and the bytes pulled from the registry (summed from
-the registry's access log). Prints a Markdown table (medians and min–max over the runs, ratios
+number of layers. Every build pushes to the local registry. Right after each pylayers run, the
+engine's floor: the no-op rebuild of a Dockerfile without a frontend that makes as many layers.
+Then the fresh-builder scenario of CI: the old image's build is exported with `--cache-to
+type=registry,mode=max`, the builder is emptied (build cache pruned, the images' tags removed;
+base image layers that the frontend image shares stay in the engine's store, as on a runner that
+keeps its base images) and the changed image is built with `--cache-from`: its time and the
+bytes pulled from the registry (summed from the registry's access log). Prints a Markdown table (medians and min–max over the runs, ratios
 against pip and uv), writes it and a JSON file to benchmarks/results/, and a PNG chart with
 `--chart` (benchmarks/chart.py, needs matplotlib: pip install -e ".[bench]").
 """
@@ -145,6 +146,23 @@ def one_run(variant: str, requirements: str, pin: tuple[str, str]) -> Run:
     return Run(cold, noop, onepin, pushed, len(after), fresh, pulled)
 
 
+def floor_noop(layers: int) -> float:
+    """A no-op rebuild (pushed) of a Dockerfile without a frontend that makes `layers` layers: the
+    base image's and one `COPY --link` of a small file each. What this engine spends on that many
+    layers, to set beside pylayers' no-op (its image has as many)."""
+    ctx = Path(tempfile.mkdtemp(prefix="bench-floor-"))
+    lines = [f"FROM {BASE}"]
+    for i in range(layers - 1):
+        (ctx / f"f{i}").write_text(f"{i}\n")
+        lines.append(f"COPY --link f{i} /floor/f{i}")
+    (ctx / "Dockerfile").write_text("\n".join(lines) + "\n")
+    ref = f"localhost:5000/pylayers-bench/floor-{uuid.uuid4().hex[:8]}:a"
+    build(ctx, ref)
+    seconds = build(ctx, ref)
+    shutil.rmtree(ctx)
+    return seconds
+
+
 def cell(values: list[float], unit: str = "s") -> str:
     med = statistics.median(values)
     if unit == "B":
@@ -160,7 +178,7 @@ def _bytes(n: float) -> str:
     return f"{n:.1f} GB"
 
 
-def table(set_name: str, count: int, results: dict[str, list[Run]]) -> str:
+def table(set_name: str, count: int, results: dict[str, list[Run]], floor: list[float]) -> str:
     med = {v: {k: statistics.median(getattr(r, k) for r in runs) for k in ("onepin", "fresh")}
            for v, runs in results.items()}
     runs_done = len(next(iter(results.values())))
@@ -174,6 +192,10 @@ def table(set_name: str, count: int, results: dict[str, list[Run]]) -> str:
                     f"{cell([r.onepin for r in runs])} | {cell([r.pushed for r in runs], 'B')} | "
                     f"{runs[0].layers} | {cell([r.fresh for r in runs])} | {cell([r.pulled for r in runs], 'B')} | "
                     f"{ratio('pip')} | {ratio('uv')} |")
+    if floor and "pylayers" in results:
+        layers = results["pylayers"][0].layers
+        rows += ["", f"Engine floor: a Dockerfile without a frontend that makes {layers} layers (the base "
+                 f"image and {layers - 1} `COPY --link` of a small file), no-op rebuild pushed: {cell(floor)} s."]
     return "\n".join(rows) + "\n"
 
 
@@ -195,14 +217,19 @@ def main() -> int:
         requirements = (HERE / "sets" / f"{set_name}.txt").read_text()
         count = sum(1 for line in requirements.splitlines() if "==" in line)
         results: dict[str, list[Run]] = {}
+        floor: list[float] = []
         for _ in range(args.runs):  # interleave variants so drifts hit every variant alike
             for variant in args.variants.split(","):
                 run = one_run(variant, requirements, CHANGED_PIN[set_name])
                 results.setdefault(variant, []).append(run)
                 print(f"{set_name} {variant}: {run}", file=sys.stderr)
+                if variant == "pylayers":  # right after it, as many layers without the frontend
+                    floor.append(floor_noop(run.layers))
+                    print(f"{set_name} floor ({run.layers} layers): no-op {floor[-1]:.2f} s", file=sys.stderr)
                 raw[f"{set_name} ({count})"] = {v: [dataclasses.asdict(r) for r in rs] for v, rs in results.items()}
+                raw[f"{set_name} ({count})"]["floor"] = [{"noop": f} for f in floor]
                 stem.with_suffix(".json").write_text(json.dumps(raw, indent=1) + "\n")  # kept if a run fails
-        out.append(table(set_name, count, results))
+        out.append(table(set_name, count, results, floor))
     text = "\n".join(out)
     print(text)
     stem.with_suffix(".md").write_text(text)
