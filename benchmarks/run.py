@@ -12,7 +12,8 @@ Four variants build the same requirements on the same base image and engine:
 For each: cold build (build cache pruned), no-op rebuild, rebuild after one pin change, the bytes
 a push of the changed image uploads (its layers that the previous push did not have) and the
 number of layers. Every build pushes to the local registry. Right after each pylayers run, the
-engine's floor: the no-op rebuild of a Dockerfile without a frontend that makes as many layers.
+engine's floor: a Dockerfile without a frontend that makes as many layers, its no-op rebuild and
+its rebuild with the layer changed where the pin's layer is.
 Then the fresh-builder scenario of CI: the old image's build is exported with `--cache-to
 type=registry,mode=max`, the builder is emptied (build cache pruned, the images' tags removed;
 base image layers that the frontend image shares stay in the engine's store, as on a runner that
@@ -66,6 +67,7 @@ class Run:
     layers: int
     fresh: float  # fresh builder, --cache-from the registry, after the one pin change
     pulled: int  # bytes the fresh builder pulled from the registry
+    changed_at: int = -1  # the position of the lowest layer the one pin change made new (0: base image)
 
 
 def sh(*cmd: str, check: bool = True) -> str:
@@ -141,26 +143,30 @@ def one_run(variant: str, requirements: str, pin: tuple[str, str]) -> Run:
     before = {l["digest"] for l in manifest(f"{repo}:a")["layers"]}
     after = manifest(f"{repo}:b")["layers"]
     pushed = sum(l["size"] for l in after if l["digest"] not in before)
+    changed_at = min((i for i, l in enumerate(after) if l["digest"] not in before), default=-1)
     fresh, pulled = fresh_builder(ctx, repo, requirements, changed)
     shutil.rmtree(ctx)
-    return Run(cold, noop, onepin, pushed, len(after), fresh, pulled)
+    return Run(cold, noop, onepin, pushed, len(after), fresh, pulled, changed_at)
 
 
-def floor_noop(layers: int) -> float:
-    """A no-op rebuild (pushed) of a Dockerfile without a frontend that makes `layers` layers: the
-    base image's and one `COPY --link` of a small file each. What this engine spends on that many
-    layers, to set beside pylayers' no-op (its image has as many)."""
+def engine_floor(layers: int, changed_at: int) -> tuple[float, float]:
+    """What this engine spends on an image of `layers` layers, to set beside pylayers' (its image
+    has as many): a Dockerfile without a frontend that makes them (the base image and one
+    `COPY --link` of a small file each), pushed: (no-op rebuild, rebuild with the file of layer
+    `changed_at` changed, as one pin changes pylayers' layer there)."""
     ctx = Path(tempfile.mkdtemp(prefix="bench-floor-"))
     lines = [f"FROM {BASE}"]
-    for i in range(layers - 1):
+    for i in range(1, layers):
         (ctx / f"f{i}").write_text(f"{i}\n")
         lines.append(f"COPY --link f{i} /floor/f{i}")
     (ctx / "Dockerfile").write_text("\n".join(lines) + "\n")
-    ref = f"localhost:5000/pylayers-bench/floor-{uuid.uuid4().hex[:8]}:a"
-    build(ctx, ref)
-    seconds = build(ctx, ref)
+    repo = f"localhost:5000/pylayers-bench/floor-{uuid.uuid4().hex[:8]}"
+    build(ctx, f"{repo}:a")
+    noop = build(ctx, f"{repo}:a")
+    (ctx / f"f{max(changed_at, 1)}").write_text("changed\n")
+    onepin = build(ctx, f"{repo}:b")
     shutil.rmtree(ctx)
-    return seconds
+    return noop, onepin
 
 
 def cell(values: list[float], unit: str = "s") -> str:
@@ -178,7 +184,7 @@ def _bytes(n: float) -> str:
     return f"{n:.1f} GB"
 
 
-def table(set_name: str, count: int, results: dict[str, list[Run]], floor: list[float]) -> str:
+def table(set_name: str, count: int, results: dict[str, list[Run]], floors: list[tuple[float, float]]) -> str:
     med = {v: {k: statistics.median(getattr(r, k) for r in runs) for k in ("onepin", "fresh")}
            for v, runs in results.items()}
     runs_done = len(next(iter(results.values())))
@@ -192,10 +198,12 @@ def table(set_name: str, count: int, results: dict[str, list[Run]], floor: list[
                     f"{cell([r.onepin for r in runs])} | {cell([r.pushed for r in runs], 'B')} | "
                     f"{runs[0].layers} | {cell([r.fresh for r in runs])} | {cell([r.pulled for r in runs], 'B')} | "
                     f"{ratio('pip')} | {ratio('uv')} |")
-    if floor and "pylayers" in results:
-        layers = results["pylayers"][0].layers
-        rows += ["", f"Engine floor: a Dockerfile without a frontend that makes {layers} layers (the base "
-                 f"image and {layers - 1} `COPY --link` of a small file), no-op rebuild pushed: {cell(floor)} s."]
+    if floors and "pylayers" in results:
+        run = results["pylayers"][0]
+        rows += ["", f"Engine floor: a Dockerfile without a frontend that makes {run.layers} layers (the base "
+                 f"image and {run.layers - 1} `COPY --link` of a small file), pushed: no-op "
+                 f"{cell([f[0] for f in floors])} s, one file changed in layer {run.changed_at} (where the "
+                 f"pin's layer is) {cell([f[1] for f in floors])} s."]
     return "\n".join(rows) + "\n"
 
 
@@ -217,17 +225,17 @@ def main() -> int:
         requirements = (HERE / "sets" / f"{set_name}.txt").read_text()
         count = sum(1 for line in requirements.splitlines() if "==" in line)
         results: dict[str, list[Run]] = {}
-        floor: list[float] = []
+        floors: list[tuple[float, float]] = []
         for _ in range(args.runs):  # interleave variants so drifts hit every variant alike
             for variant in args.variants.split(","):
                 run = one_run(variant, requirements, CHANGED_PIN[set_name])
                 results.setdefault(variant, []).append(run)
                 print(f"{set_name} {variant}: {run}", file=sys.stderr)
                 if variant == "pylayers":  # right after it, as many layers without the frontend
-                    floor.append(floor_noop(run.layers))
-                    print(f"{set_name} floor ({run.layers} layers): no-op {floor[-1]:.2f} s", file=sys.stderr)
+                    floors.append(engine_floor(run.layers, run.changed_at))
+                    print(f"{set_name} floor ({run.layers} layers): {floors[-1]}", file=sys.stderr)
                 raw[f"{set_name} ({count})"] = {v: [dataclasses.asdict(r) for r in rs] for v, rs in results.items()}
-                raw[f"{set_name} ({count})"]["floor"] = [{"noop": f} for f in floor]
+                raw[f"{set_name} ({count})"]["floor"] = [{"noop": n, "onepin": o} for n, o in floors]
                 stem.with_suffix(".json").write_text(json.dumps(raw, indent=1) + "\n")  # kept if a run fails
         out.append(table(set_name, count, results, floor))
     text = "\n".join(out)
