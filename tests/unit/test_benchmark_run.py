@@ -1,0 +1,39 @@
+"""benchmarks/run.py's table: ratios against pip and uv, and the engine floor beside pylayers.
+
+(The builds themselves run on the real engine with `python3 benchmarks/run.py`; no timing is
+checked here.)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
+
+
+def load():
+    spec = importlib.util.spec_from_file_location("bench_run", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_run"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_table_has_the_ratios_and_the_engine_floor():
+    run = load()
+    pip = [run.Run(30.0, 0.5, 34.0, 99_000_000, 5, 33.0, 2000)]
+    pylayers = [run.Run(24.0, 2.0, 2.0, 162_000, 53, 6.0, 99_000, 27),
+                run.Run(25.0, 2.4, 3.0, 162_000, 53, 6.2, 99_000, 27)]
+    text = run.table("large", 58, {"pip": pip, "pylayers": pylayers}, [(1.9, 2.3), (2.1, 2.7)])
+    row = next(line for line in text.splitlines() if line.startswith("| pylayers"))
+    assert row.split(" | ")[3] == "2.5 (2.0–3.0)" and row.endswith("| 13.6× | – |")
+    assert ("53 layers (the base image and 52 `COPY --link` of a small file), pushed: no-op 2.0 (1.9–2.1) s, "
+            "one file changed in layer 27 (where the pin's layer is) 2.5 (2.3–2.7) s.") in text
+
+
+def test_without_pylayers_there_is_no_floor():
+    run = load()
+    text = run.table("small", 14, {"pip": [run.Run(3.0, 0.5, 3.0, 4_000_000, 5, 3.0, 2000)]}, [])
+    assert "floor" not in text and "| pip | 3.0 | 0.5 |" in text
