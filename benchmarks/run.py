@@ -237,7 +237,7 @@ def main() -> int:
                 raw[f"{set_name} ({count})"] = {v: [dataclasses.asdict(r) for r in rs] for v, rs in results.items()}
                 raw[f"{set_name} ({count})"]["floor"] = [{"noop": n, "onepin": o} for n, o in floors]
                 stem.with_suffix(".json").write_text(json.dumps(raw, indent=1) + "\n")  # kept if a run fails
-        out.append(table(set_name, count, results, floor))
+        out.append(table(set_name, count, results, floors))
     text = "\n".join(out)
     print(text)
     stem.with_suffix(".md").write_text(text)
