@@ -96,13 +96,16 @@ def reused_pages(solver: Solver, pages: PageWindow, urls: Sequence[str],
         ref = solver.solve_state(pages.state(urls))
         found = json.loads(solver.read(ref, "/" + REUSE_INDEX))
         if not isinstance(found, dict):
-            return None
+            raise ValueError(f"{REUSE_INDEX} is not an object")
         came = [i for i, url in enumerate(urls) if usable(found.get(page_name(url)), pages.now)]
         if not came:
+            log.info("index pages: none of %d from the window's exec (%s)", len(urls),
+                     next((a["failed"].get("reason") for a in found.values() if "failed" in a), "none usable"))
             return None
         bodies = _bodies(solver, ref, [(urls[i], found[page_name(urls[i])]) for i in came],
                          None if spellings is None else [spellings[i] for i in came])
-    except (FrontendError, ValueError, TypeError, KeyError, zlib.error):
+    except (FrontendError, ValueError, TypeError, KeyError, AttributeError, zlib.error) as exc:
+        log.info("index pages: none from the window's exec (%s: %s)", type(exc).__name__, exc)
         return None
     return _with_the_others(solver, urls, dict(zip(came, bodies)))
 

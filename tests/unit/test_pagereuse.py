@@ -199,3 +199,13 @@ def test_with_the_pinned_spellings_a_page_is_its_head_and_that_versions_anchors(
     (none,) = pagereuse.reused_pages(solver, window(), [PAGE], [("9.9",)])
     assert [link.filename for link in parse_project_page(none, PAGE)] == ["six-0.9-py2.4.egg"]
     assert pagereuse.reused_pages(solver, window(), [PAGE]) == [SIX]  # no spellings: the whole page
+
+
+def test_why_no_page_is_reused_goes_to_the_daemons_log(caplog):
+    failed = {"failed": {"status": None, "reason": "The read operation timed out"}, "fetched": NOW}
+    solver = FakeSolver({REUSE_INDEX: json.dumps({page_name(PAGE): failed}).encode()})
+    with caplog.at_level("INFO", logger="pylayers"):
+        assert pagereuse.reused_pages(solver, window(), [PAGE]) is None
+        assert pagereuse.reused_pages(FakeSolver(None), window(), [PAGE]) is None
+    assert "index pages: none of 1 from the window's exec (The read operation timed out)" in caplog.text
+    assert "index pages: none from the window's exec (GatewayError: process" in caplog.text
