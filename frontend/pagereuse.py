@@ -13,9 +13,12 @@ its first build from BuildKit's cache, without a request. A reused page is used 
 A page that did not come (the exec tries each once, and keeps what it got for the whole window)
 or may not be used is fetched the usual way, alone: the others are still reused. If a pin does
 not find its version and a file for the target on the pages (resolve.steps.choose_wheels), every
-page is fetched again, so a release published within the window is seen at once.
-PYLAYERS_INDEX_MAX_AGE=0 or --no-cache turns reuse off. Wheels and metadata files are pinned by their sha256 and need no window. The exec also groups
-an HTML page's anchors by version (netfetch.grouped); a build reads the head and its pins' groups.
+page is fetched again, so a release published within the window is seen at once. The daemon's log
+says which pages were fetched again, or why none was reused.
+
+PYLAYERS_INDEX_MAX_AGE=0 or --no-cache turns reuse off. Wheels and metadata files are pinned by
+their sha256 and need no window. The exec also groups an HTML page's anchors by version
+(netfetch.grouped); a build reads the head and its pins' groups.
 """
 
 from __future__ import annotations
@@ -114,8 +117,9 @@ def _with_the_others(solver: Solver, urls: Sequence[str], reused: dict[int, byte
     """The pages of `urls` in order: `reused` (position → body), the others fetched now."""
     others = [i for i in range(len(urls)) if i not in reused]
     if others:
-        log.info("index pages: %d of %d from the window's exec, %d fetched again (%s%s)", len(reused),
-                 len(urls), len(others), ", ".join(redact_url(urls[i]) for i in others[:3]), ", ..." if len(others) > 3 else "")
+        named = ", ".join(redact_url(urls[i]) for i in others[:3]) + (", ..." if len(others) > 3 else "")
+        log.info("index pages: %d of %d from the window's exec, %d fetched again (%s)", len(reused), len(urls),
+                 len(others), named)
         reused = {**reused, **dict(zip(others, solver.fetch_pages([urls[i] for i in others])))}
     return [reused[i] for i in range(len(urls))]
 
