@@ -11,16 +11,16 @@ Four variants build the same requirements on the same base image and engine:
   pylayers   the pip Dockerfile with `# syntax=localhost:5000/pylayers:dev`
 For each: cold build (build cache pruned), no-op rebuild, rebuild after one pin change, the bytes
 a push of the changed image uploads (its layers that the previous push did not have) and the
-number of layers. Every build pushes to the local registry. Right after each pylayers run, the
-engine's floor: a Dockerfile without a frontend that makes as many layers, its no-op rebuild and
-its rebuild with the layer changed where the pin's layer is.
-Then the fresh-builder scenario of CI: the old image's build is exported with `--cache-to
-type=registry,mode=max`, the builder is emptied (build cache pruned, the images' tags removed;
-base image layers that the frontend image shares stay in the engine's store, as on a runner that
-keeps its base images) and the changed image is built with `--cache-from`: its time and the
-bytes pulled from the registry (summed from the registry's access log). Prints a Markdown table (medians and min–max over the runs, ratios
-against pip and uv), writes it and a JSON file to benchmarks/results/, and a PNG chart with
-`--chart` (benchmarks/chart.py, needs matplotlib: pip install -e ".[bench]").
+number of layers. Every build pushes to the local registry. Then the fresh-builder scenario of
+CI: the old image's build is exported with `--cache-to type=registry,mode=max`, the builder is
+emptied (build cache pruned, the images' tags removed; base image layers that the frontend image
+shares stay in the engine's store, as on a runner that keeps its base images) and the changed
+image is built with `--cache-from`: its time and the bytes pulled from the registry (summed from
+the registry's access log). Right after each pylayers run, the engine's floor: a Dockerfile
+without a frontend that makes as many layers, its no-op rebuild and its rebuild with the layer
+changed where the pin's layer is. Prints a Markdown table (medians and min–max over the runs,
+ratios against pip and uv, the floor), writes it and a JSON file to benchmarks/results/, and a
+PNG chart with `--chart` (benchmarks/chart.py, needs matplotlib: pip install -e ".[bench]").
 """
 
 from __future__ import annotations
