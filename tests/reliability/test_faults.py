@@ -156,7 +156,7 @@ def test_a_page_the_window_exec_missed_is_fetched_alone_and_the_others_are_still
         index, workdir, image_name, docker_client):
     """The exec that fetches the pages a window reuses tries each page once, and what it got
     stays for the whole window: a page that failed there is fetched the usual way, alone, on every
-    build of the window, while the other pages are still reused (neither of them is asked again)."""
+    build of the window, while the other page is still reused: the index never sees it again."""
     salt = uuid.uuid4().hex[:8]
     names = (f"reused-{salt}", f"missed-{salt}")
     for name in names:
