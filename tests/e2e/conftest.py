@@ -122,6 +122,14 @@ def label_parts(labels) -> list[str]:
     return [part for label in labels for part in label.split(", ")]
 
 
+def one_page_window(seconds: int, margin: float = 120) -> tuple[str, str]:
+    """The build arguments of a window of reused index pages (pagereuse.py) of `seconds`; waits
+    for the next window first if this one ends within `margin` seconds (the test's builds)."""
+    if seconds - time.time() % seconds < margin:
+        time.sleep(seconds - time.time() % seconds + 1)
+    return ("--build-arg", f"PYLAYERS_INDEX_MAX_AGE={seconds}")
+
+
 def run(docker_client, ref: str, *cmd: str) -> str:
     out = docker_client.containers.run(ref, list(cmd), remove=True, stdout=True, stderr=True)
     return out.decode()

@@ -8,12 +8,11 @@ page exec must reach it, as the daemon's http sources do).
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 
-from .conftest import BASE_313, FRONTEND, buildx, run
+from .conftest import BASE_313, FRONTEND, buildx, one_page_window, run
 from .localindex import serve
 
 WINDOW = 86400  # one window for the whole test: builds a day apart would be in two
@@ -49,9 +48,7 @@ def build(workdir, image: str, *args: str):
 def test_a_rebuild_asks_for_no_page_and_a_version_published_since_is_still_found(
         index, workdir, image_name, docker_client):
     idx, server, salt = index
-    if WINDOW - time.time() % WINDOW < 120:  # the window ends within the test
-        time.sleep(WINDOW - time.time() % WINDOW + 1)
-    window = ("--build-arg", f"PYLAYERS_INDEX_MAX_AGE={WINDOW}")
+    window = one_page_window(WINDOW)
     build(context(workdir, idx, "1.0"), f"{image_name}:1", *window)
     assert pages_asked(server, 0) == ["/simple/otherwheel/", "/simple/tinywheel/"]
 
