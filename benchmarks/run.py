@@ -17,8 +17,8 @@ emptied (build cache pruned, the images' tags removed; base image layers that th
 shares stay in the engine's store, as on a runner that keeps its base images) and the changed
 image is built with `--cache-from`: its time and the bytes pulled from the registry (summed from
 the registry's access log). Right after each pylayers run, the engine's floor: a Dockerfile
-without a frontend that makes as many layers, its no-op rebuild and its rebuild with the layer
-changed where the pin's layer is. Prints a Markdown table (medians and min–max over the runs,
+without a frontend that makes as many layers, its no-op rebuild and its rebuilds with the layer
+changed where the pin's layer is and with the top layer changed. Prints a Markdown table (medians and min–max over the runs,
 ratios against pip and uv, the floor), writes it and a JSON file to benchmarks/results/, and a
 PNG chart with `--chart` (benchmarks/chart.py, needs matplotlib: pip install -e ".[bench]").
 """
@@ -149,11 +149,12 @@ def one_run(variant: str, requirements: str, pin: tuple[str, str]) -> Run:
     return Run(cold, noop, onepin, pushed, len(after), fresh, pulled, changed_at)
 
 
-def engine_floor(layers: int, changed_at: int) -> tuple[float, float]:
+def engine_floor(layers: int, changed_at: int) -> tuple[float, float, float]:
     """What this engine spends on an image of `layers` layers, to set beside pylayers' (its image
     has as many): a Dockerfile without a frontend that makes them (the base image and one
     `COPY --link` of a small file each), pushed: (no-op rebuild, rebuild with the file of layer
-    `changed_at` changed, as one pin changes pylayers' layer there)."""
+    `changed_at` changed, as one pin changes pylayers' layer there, rebuild with the top layer's
+    file changed: the least a rebuild of one layer costs, whatever the order of the layers)."""
     ctx = Path(tempfile.mkdtemp(prefix="bench-floor-"))
     lines = [f"FROM {BASE}"]
     for i in range(1, layers):
@@ -165,8 +166,10 @@ def engine_floor(layers: int, changed_at: int) -> tuple[float, float]:
     noop = build(ctx, f"{repo}:a")
     (ctx / f"f{max(changed_at, 1)}").write_text("changed\n")
     onepin = build(ctx, f"{repo}:b")
+    (ctx / f"f{layers - 1}").write_text("changed\n")
+    top = build(ctx, f"{repo}:c")
     shutil.rmtree(ctx)
-    return noop, onepin
+    return noop, onepin, top
 
 
 def cell(values: list[float], unit: str = "s") -> str:
@@ -184,7 +187,8 @@ def _bytes(n: float) -> str:
     return f"{n:.1f} GB"
 
 
-def table(set_name: str, count: int, results: dict[str, list[Run]], floors: list[tuple[float, float]]) -> str:
+def table(set_name: str, count: int, results: dict[str, list[Run]],
+          floors: list[tuple[float, float, float]]) -> str:
     med = {v: {k: statistics.median(getattr(r, k) for r in runs) for k in ("onepin", "fresh")}
            for v, runs in results.items()}
     runs_done = len(next(iter(results.values())))
@@ -203,7 +207,8 @@ def table(set_name: str, count: int, results: dict[str, list[Run]], floors: list
         rows += ["", f"Engine floor: a Dockerfile without a frontend that makes {run.layers} layers (the base "
                  f"image and {run.layers - 1} `COPY --link` of a small file), pushed: no-op "
                  f"{cell([f[0] for f in floors])} s, one file changed in layer {run.changed_at} (where the "
-                 f"pin's layer is) {cell([f[1] for f in floors])} s."]
+                 f"pin's layer is) {cell([f[1] for f in floors])} s, in the top layer "
+                 f"{cell([f[2] for f in floors])} s."]
     return "\n".join(rows) + "\n"
 
 
@@ -225,7 +230,7 @@ def main() -> int:
         requirements = (HERE / "sets" / f"{set_name}.txt").read_text()
         count = sum(1 for line in requirements.splitlines() if "==" in line)
         results: dict[str, list[Run]] = {}
-        floors: list[tuple[float, float]] = []
+        floors: list[tuple[float, float, float]] = []
         for _ in range(args.runs):  # interleave variants so drifts hit every variant alike
             for variant in args.variants.split(","):
                 run = one_run(variant, requirements, CHANGED_PIN[set_name])
@@ -235,7 +240,7 @@ def main() -> int:
                     floors.append(engine_floor(run.layers, run.changed_at))
                     print(f"{set_name} floor ({run.layers} layers): {floors[-1]}", file=sys.stderr)
                 raw[f"{set_name} ({count})"] = {v: [dataclasses.asdict(r) for r in rs] for v, rs in results.items()}
-                raw[f"{set_name} ({count})"]["floor"] = [{"noop": n, "onepin": o} for n, o in floors]
+                raw[f"{set_name} ({count})"]["floor"] = [{"noop": n, "onepin": o, "top": t} for n, o, t in floors]
                 stem.with_suffix(".json").write_text(json.dumps(raw, indent=1) + "\n")  # kept if a run fails
         out.append(table(set_name, count, results, floors))
     text = "\n".join(out)
