@@ -97,9 +97,17 @@ def pulled_bytes(since: int) -> int:
 def empty_builder(repo: str) -> None:
     """A fresh CI runner: no build cache, none of the benchmark's images (nor the base image's tag)."""
     sh("docker", "buildx", "prune", "-af")
-    for ref in sh("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").split():
-        if ref.startswith((repo, BASE.rsplit(":", 1)[0] + ":")):
-            sh("docker", "rmi", "-f", ref, check=False)
+    forget(repo, BASE.rsplit(":", 1)[0] + ":")
+
+
+def forget(*prefixes: str) -> None:
+    """The engine's images whose name starts so removed: a run's images (some GB with the large
+    set) would otherwise pile up in the image store, run after run, until the disk is full."""
+    refs = [r for r in sh("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").split() if r.startswith(prefixes)]
+    for ref in refs:
+        sh("docker", "rmi", "-f", ref, check=False)
+    if refs:
+        time.sleep(2)  # the store collects the layers after rmi returns: not during the next timed build
 
 
 def fresh_builder(ctx: Path, repo: str, old: str, new: str) -> tuple[float, int]:
@@ -146,6 +154,7 @@ def one_run(variant: str, requirements: str, pin: tuple[str, str]) -> Run:
     changed_at = min((i for i, l in enumerate(after) if l["digest"] not in before), default=-1)
     fresh, pulled = fresh_builder(ctx, repo, requirements, changed)
     shutil.rmtree(ctx)
+    forget(repo)
     return Run(cold, noop, onepin, pushed, len(after), fresh, pulled, changed_at)
 
 
@@ -169,6 +178,7 @@ def engine_floor(layers: int, changed_at: int) -> tuple[float, float, float]:
     (ctx / f"f{layers - 1}").write_text("changed\n")
     top = build(ctx, f"{repo}:c")
     shutil.rmtree(ctx)
+    forget(repo)
     return noop, onepin, top
 
 
