@@ -38,3 +38,12 @@ def test_without_pylayers_there_is_no_floor():
     run = load()
     text = run.table("small", 14, {"pip": [run.Run(3.0, 0.5, 3.0, 4_000_000, 5, 3.0, 2000)]}, [])
     assert "floor" not in text and "| pip | 3.0 | 0.5 |" in text
+
+
+def test_the_output_says_when_the_image_store_holds_other_images(monkeypatch):
+    run = load()
+    listing = "localhost:5000/python:3.13-trixie\nlocalhost:5000/pylayers:dev\n"
+    monkeypatch.setattr(run, "sh", lambda *cmd, check=True: listing)
+    assert "only the base and frontend images" in run.store_note()
+    listing += "localhost:5000/b1:x\n<none>:<none>\n"
+    assert run.store_note().startswith("Image store at the start: 2 other images (localhost:5000/b1:x, <none>:<none>)")
