@@ -18,9 +18,11 @@ shares stay in the engine's store, as on a runner that keeps its base images) an
 image is built with `--cache-from`: its time and the bytes pulled from the registry (summed from
 the registry's access log). Right after each pylayers run, the engine's floor: a Dockerfile
 without a frontend that makes as many layers, its no-op rebuild and its rebuilds with the layer
-changed where the pin's layer is and with the top layer changed. Prints a Markdown table (medians and min–max over the runs,
-ratios against pip and uv, the floor), writes it and a JSON file to benchmarks/results/, and a
-PNG chart with `--chart` (benchmarks/chart.py, needs matplotlib: pip install -e ".[bench]").
+changed where the pin's layer is and with the top layer changed. Prints a Markdown table
+(medians and min–max over the runs, ratios against pip and uv, the floor), writes it and a JSON
+file to benchmarks/results/, and a PNG chart with `--chart` (benchmarks/chart.py, needs
+matplotlib: pip install -e ".[bench]"). Each run removes the images it made from the engine's
+store; the output says what else the store holds at the start.
 """
 
 from __future__ import annotations
@@ -103,7 +105,8 @@ def empty_builder(repo: str) -> None:
 def forget(*prefixes: str) -> None:
     """The engine's images whose name starts so removed: a run's images (some GB with the large
     set) would otherwise pile up in the image store, run after run, until the disk is full."""
-    refs = [r for r in sh("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").split() if r.startswith(prefixes)]
+    listed = sh("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").split()
+    refs = [r for r in listed if r.startswith(prefixes)]
     for ref in refs:
         sh("docker", "rmi", "-f", ref, check=False)
     if refs:
@@ -175,7 +178,7 @@ def engine_floor(layers: int, changed_at: int) -> tuple[float, float, float]:
     noop = build(ctx, f"{repo}:a")
     (ctx / f"f{max(changed_at, 1)}").write_text("changed\n")
     onepin = build(ctx, f"{repo}:b")
-    (ctx / f"f{layers - 1}").write_text("changed\n")
+    (ctx / f"f{layers - 1}").write_text("changed at the top\n")  # changed even if the pin's layer is the top
     top = build(ctx, f"{repo}:c")
     shutil.rmtree(ctx)
     forget(repo)
