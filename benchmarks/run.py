@@ -99,14 +99,23 @@ def pulled_bytes(since: int) -> int:
 def empty_builder(repo: str) -> None:
     """A fresh CI runner: no build cache, none of the benchmark's images (nor the base image's tag)."""
     sh("docker", "buildx", "prune", "-af")
-    forget(repo, BASE.rsplit(":", 1)[0] + ":")
+    forget(repo, repository(BASE))
+
+
+def images() -> list[str]:
+    """The engine's images, as repository:tag."""
+    return sh("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").split()
+
+
+def repository(ref: str) -> str:
+    """"localhost:5000/python:" of "localhost:5000/python:3.13-trixie": the prefix of its tags."""
+    return ref.rsplit(":", 1)[0] + ":"
 
 
 def forget(*prefixes: str) -> None:
     """The engine's images whose name starts so removed: a run's images (some GB with the large
     set) would otherwise pile up in the image store, run after run, until the disk is full."""
-    listed = sh("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").split()
-    refs = [r for r in listed if r.startswith(prefixes)]
+    refs = [r for r in images() if r.startswith(prefixes)]
     for ref in refs:
         sh("docker", "rmi", "-f", ref, check=False)
     if refs:
@@ -230,9 +239,7 @@ def store_note() -> str:
     are reproducible: found in an image there (an earlier build of the same packages), they are
     neither unpacked by its cold build nor pulled by its fresh builder, which then look faster
     than on a clean runner (measured: 3 s of a cold build, 3 s and 99 MB of the fresh builder)."""
-    mine = (BASE.rsplit(":", 1)[0] + ":", FRONTEND.rsplit(":", 1)[0] + ":")
-    others = [r for r in sh("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").split()
-              if not r.startswith(mine)]
+    others = [r for r in images() if not r.startswith((repository(BASE), repository(FRONTEND)))]
     if not others:
         return "Image store at the start: only the base and frontend images (as on a clean runner)."
     return (f"Image store at the start: {len(others)} other images ({', '.join(others[:3])}"
