@@ -14,6 +14,7 @@ from .errors import FrontendError
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 BUILD_ARG = "build-arg:"
 DEFAULT_FETCH_TIMEOUT = 300.0  # seconds one index page or metadata file may take
+MAX_EXEC_GROUPS = 1000
 DEFAULT_INDEX_MAX_AGE = 600  # seconds the pages of a fully pinned step are reused (pagereuse.py)
 
 
@@ -41,6 +42,7 @@ class Config:
     merge: bool = True  # PYLAYERS_MERGE=0: plain COPY --from (no --link, no MergeOp)
     fetch_timeout: float = DEFAULT_FETCH_TIMEOUT
     index_max_age: int = DEFAULT_INDEX_MAX_AGE  # PYLAYERS_INDEX_MAX_AGE: seconds pages are reused, 0: never
+    exec_groups: int | None = None  # PYLAYERS_EXEC_GROUPS: execs small layers share (plan.py), 0: none
 
     @property
     def platform(self) -> str:
@@ -85,6 +87,15 @@ def _max_age(value: str) -> int:
     return int(value)
 
 
+def _exec_groups(value: str) -> int | None:
+    if not value.strip():
+        return None
+    if not value.strip().isdigit() or int(value) > MAX_EXEC_GROUPS:
+        raise FrontendError(f"build argument PYLAYERS_EXEC_GROUPS={value!r}: expected a number of install "
+                            f"execs from 0 (one exec per layer) to {MAX_EXEC_GROUPS}")
+    return int(value)
+
+
 def _truthy(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
@@ -124,6 +135,7 @@ def from_opts(opts: Mapping[str, str]) -> Config:
         fetch_timeout=_seconds("PYLAYERS_FETCH_TIMEOUT", build_args.get("PYLAYERS_FETCH_TIMEOUT", ""),
                                DEFAULT_FETCH_TIMEOUT),
         index_max_age=_max_age(build_args.get("PYLAYERS_INDEX_MAX_AGE", "")),
+        exec_groups=_exec_groups(build_args.get("PYLAYERS_EXEC_GROUPS", "")),
     )
 
 

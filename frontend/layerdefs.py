@@ -108,8 +108,8 @@ def project_layer_state(base: "llb.State", wheel_dir: "llb.State", target: Targe
     return run.mount_output("/out")
 
 
-def _installer_args(target: TargetEnv) -> tuple[str, ...]:
-    return (target.base_interpreter, "/pylayers", "--dest", "/out",
+def _installer_args(target: TargetEnv, dest: str | None = "/out") -> tuple[str, ...]:
+    return (target.base_interpreter, "/pylayers", *(("--dest", dest) if dest else ()),
             "--scheme-json", json.dumps(dict(target.scheme), sort_keys=True),
             "--interpreter", target.interpreter)
 
@@ -263,6 +263,25 @@ def layer_state(base: "llb.State", layer: Layer, target: TargetEnv, step: str, d
     run = base.run(args=args, env=INSTALL_ENV, cwd="/", network="none", readonly_root=True,
                    mounts=tuple(mounts), name=f"pylayers {step} {layer.label} ({_tags(layer)})")
     return run.mount_output("/out")
+
+
+def group_states(base: "llb.State", layers: Sequence[Layer], target: TargetEnv, steps: Sequence[str],
+                 downloads=None, sdists=None) -> tuple["llb.State", ...]:
+    """The states of `layers` installed by one exec, each into its own output (/out/<k>): the
+    same files as layer_state gives each. One layer: layer_state itself (the same LLB)."""
+    if len(layers) == 1:
+        return (layer_state(base, layers[0], target, steps[0], downloads, sdists),)
+    wheel_list, wheels = wheel_mounts([p for layer in layers for p in layer.packages], downloads, sdists)
+    outs = [f"/out/{k}" for k in range(len(layers))]
+    args, taken = list(_installer_args(target, dest=None)), iter(wheels)
+    for out, layer in zip(outs, layers):
+        args += ["--layer", out, *(next(taken) for _ in layer.packages)]
+    mounts = (*(llb.Mount(out, llb.scratch()) for out in outs),
+              llb.Mount("/pylayers", installer_state(base, target.base_interpreter), readonly=True), *wheel_list)
+    name = f"pylayers {'; '.join(f'{s} {layer.label}' for s, layer in zip(steps, layers))} (one exec, a layer each)"
+    run = base.run(args=args, env=INSTALL_ENV, cwd="/", network="none", readonly_root=True, mounts=mounts,
+                   name=name)
+    return tuple(run.mount_output(out) for out in outs)
 
 
 def _tags(layer: Layer) -> str:

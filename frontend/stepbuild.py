@@ -15,7 +15,7 @@ from typing import Mapping
 
 from . import dockerfile, layerdefs, llb, lockstep, pagereuse, prebuild, preinstalled, stagemerge, stepwheels
 from .downloads import SecretDownloads
-from .plan import LayerPlan, default_budget, plan_layers
+from .plan import EXEC_GROUPS, LayerPlan, default_budget, plan_layers
 from .resolve.wheels import PackageChoice
 from .sdists import SdistBuilds
 from .solver import Solver, StageResult
@@ -128,9 +128,9 @@ def step_layers(solver: Solver, text: str, name: str, step, index: int, inputs, 
         finally:
             handoff.publish(packages, checked.metadata)
         states = package_layers(plan, base_state, target, bool(locked and locked.project), layer_solver, sdists)
+        log.info("step %d: %d package layers, written by %d install execs", index, len(plan.layers), len(plan.execs))
         with phase(f"step {index}: layers built in turn"):
-            prebuild.prebuild(layer_solver, [(sum(checked.sizes.get(p.name, 0) for p in layer.packages), state)
-                                        for layer, (_, _, state) in zip(plan.layers, states)])
+            prebuild.prebuild(layer_solver, install_work(plan, checked.sizes, [state for _, _, state in states]))
         return plan, layer_solver, states
 
     ahead = prebuild.Ahead(ready)  # started on the pinned wheels while their dependencies are checked
@@ -158,9 +158,20 @@ def package_layers(plan: LayerPlan, base_state, target: TargetEnv, extra: bool, 
                    sdists: SdistBuilds | None) -> list[tuple[str, str, object]]:
     """(context, label, state) of each layer of the plan (`extra`: the project's layer follows)."""
     total = len(plan.layers) + extra
-    return [(layer.context, layer.label, layerdefs.layer_state(base_state, layer, target, f"{i}/{total}",
-                                                               solver.downloads, sdists))
-            for i, layer in enumerate(plan.layers, 1)]
+    states: dict[int, object] = {}
+    for group in plan.execs:
+        made = layerdefs.group_states(base_state, [plan.layers[i] for i in group], target,
+                                      [f"{i + 1}/{total}" for i in group], solver.downloads, sdists)
+        states.update(zip(group, made))
+    return [(layer.context, layer.label, states[i]) for i, layer in enumerate(plan.layers)]
+
+
+def install_work(plan: LayerPlan, sizes: Mapping[str, int], states: list) -> list[tuple[int, object]]:
+    """(bytes installed, state) of each install exec of the plan, for prebuild: a shared exec's
+    layers as one merge (solving it runs the exec once)."""
+    return [(sum(sizes.get(p.name, 0) for i in group for p in plan.layers[i].packages),
+             llb.merge([states[i] for i in group], name=f"pylayers: {len(group)} layers of one install exec"))
+            for group in plan.execs]
 
 
 def on_whole_stage(found: StepLayers, index: int, base: StageResult, rest: StageResult, layers) -> StepLayers:
@@ -192,8 +203,9 @@ def plan_step(solver: Solver, text: str, step, index: int, base: StageResult, ta
                                                    target, sdists)
     budget = solver.config.max_layers or default_budget(other_layers(text, step, base))
     volatile = tuple(dict.fromkeys((*solver.config.volatile, *(p.name for p in packages if p.local))))
+    groups = EXEC_GROUPS if solver.config.exec_groups is None else solver.config.exec_groups
     plan = plan_layers(packages, prefix=f"pylayers-{index}", volatile=volatile, max_layers=budget,
-                       installed=checked.sizes)
+                       installed=checked.sizes, exec_groups=groups)
     return plan, solver, checked
 
 

@@ -3,6 +3,11 @@
 Runs inside the build with the target's base interpreter and no network:
 
     python installer.pyz --dest /out --scheme-json '{"purelib": ...}' --interpreter /opt/venv/bin/python W.whl...
+    python installer.pyz --layer /out/0 A.whl --layer /out/1 B.whl C.whl --scheme-json ... --interpreter ...
+
+The second form installs several layers in one process (one exec for a group of small layers:
+a container start costs about what installing a small wheel does): each layer's wheels into its
+own dest, which then holds the same tree that layer's wheels installed alone would give.
 
 Files land at dest + the target's absolute scheme paths (headers: + the project name, as pip
 does); scripts get the --interpreter shebang; bytecode is checked-hash based (an edited source
@@ -277,11 +282,19 @@ def normalize(dest: str) -> None:
 
 def parse_args(argv: list) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=PROG)
-    parser.add_argument("--dest", required=True)
+    parser.add_argument("--dest")
+    parser.add_argument("--layer", nargs="+", action="append", default=[], metavar=("DEST", "WHEEL"))
     parser.add_argument("--scheme-json", required=True)
     parser.add_argument("--interpreter", required=True)
-    parser.add_argument("wheels", nargs="+")
-    return parser.parse_args(argv)
+    parser.add_argument("wheels", nargs="*")
+    args = parser.parse_args(argv)
+    if args.dest is not None:
+        args.layer.insert(0, [args.dest, *args.wheels])
+    elif args.wheels:
+        parser.error("wheels given without --dest")
+    if not args.layer or any(len(layer) < 2 for layer in args.layer):
+        parser.error("each layer needs a dest and at least one wheel (--dest D W... or --layer D W...)")
+    return args
 
 
 def load_scheme(text: str) -> dict:
@@ -310,27 +323,36 @@ def wheel_path(path: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Every wheel of every layer checked before anything is written; then each layer installed
+    into its dest and its times fixed."""
     try:
         scheme = load_scheme(args.scheme_json)
         max_bytes = max_wheel_bytes()
-        args.wheels = [wheel_path(w) for w in args.wheels]
-        for wheel in args.wheels:
-            check_entries(wheel, max_bytes)
+        layers = [(dest, [wheel_path(w) for w in wheels]) for dest, *wheels in args.layer]
+        for _, wheels in layers:
+            for wheel in wheels:
+                check_entries(wheel, max_bytes)
     except UnsafeWheel as exc:
         print("{}: refusing {}".format(PROG, exc), file=sys.stderr)
         return 2
     except (ValueError, OSError, zipfile.BadZipFile) as exc:
         print("{}: {}: {}".format(PROG, type(exc).__name__, exc), file=sys.stderr)
         return 2
-    os.makedirs(args.dest, exist_ok=True)
-    for wheel in args.wheels:
-        try:
-            install_wheel(wheel, scheme, args.interpreter, args.dest)
-        except Exception as exc:  # noqa: BLE001 - report any failure with the wheel's name
-            print("{}: cannot install {}: {}: {}".format(PROG, os.path.basename(wheel), type(exc).__name__, exc),
-                  file=sys.stderr)
-            return 1
-    normalize(args.dest)
+    return install_each(layers, scheme, args.interpreter)
+
+
+def install_each(layers: list, scheme: dict, interpreter: str) -> int:
+    """Each (dest, wheels) layer installed, then its times fixed; 1 at the first wheel that fails."""
+    for dest, wheels in layers:
+        os.makedirs(dest, exist_ok=True)
+        for wheel in wheels:
+            try:
+                install_wheel(wheel, scheme, interpreter, dest)
+            except Exception as exc:  # noqa: BLE001 - report any failure with the wheel's name
+                print("{}: cannot install {}: {}: {}".format(PROG, os.path.basename(wheel), type(exc).__name__,
+                                                            exc), file=sys.stderr)
+                return 1
+        normalize(dest)
     return 0
 
 

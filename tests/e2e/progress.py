@@ -44,13 +44,27 @@ def vertices(output: str) -> list[Vertex]:
 
 
 def package_steps(output: str) -> dict[str, Vertex]:
-    """Our per-package install vertices ("pylayers 3/14 flask 3.1.3 (py3-none-any)"), by label."""
-    found = {}
-    for v in vertices(output):
-        m = re.match(r"^pylayers \d+/\d+ (.+?) \(", v.name)
-        if m:
-            found[m.group(1)] = v
-    return found
+    """Our package install vertices by layer label: "pylayers 3/14 flask 3.1.3 (py3-none-any)" for
+    a layer's own exec, "pylayers 5/14 idna 3.10; 9/14 six 1.17.0 (one exec, a layer each)" for
+    an exec shared by small layers (each of its labels maps to it)."""
+    return {label: v for v in vertices(output) for label in layer_labels(v.name)}
+
+
+def layer_labels(name: str) -> list[str]:
+    """The labels of the layers an install vertex named so writes ([] for any other vertex)."""
+    m = re.match(r"^pylayers (\d+/\d+ .+?) \(", name)
+    return [part.split(" ", 1)[1] for part in m.group(1).split("; ")] if m else []
+
+
+def rebuilt(output: str) -> set[str]:
+    """The labels of the layers whose install exec ran (all of a shared exec's)."""
+    return {label for label, v in package_steps(output).items() if v.ran}
+
+
+def exec_mates(output: str, label: str) -> set[str]:
+    """The labels of the layers the exec that writes layer `label` writes (itself included)."""
+    steps = package_steps(output)
+    return {other for other, v in steps.items() if v is steps[label]}
 
 
 def wheels_built(output: str) -> list[str]:

@@ -64,3 +64,14 @@ def test_index_max_age_is_a_number_of_seconds(value, seconds):
 def test_a_bad_index_max_age_is_refused_naming_the_argument(value):
     with pytest.raises(FrontendError, match="PYLAYERS_INDEX_MAX_AGE"):
         config.from_opts({"build-arg:PYLAYERS_INDEX_MAX_AGE": value})
+
+
+@pytest.mark.parametrize("value, groups", [("", None), ("0", 0), ("12", 12), (" 3 ", 3)])
+def test_exec_groups_is_a_number_of_execs(value, groups):
+    assert config.from_opts({"build-arg:PYLAYERS_EXEC_GROUPS": value}).exec_groups == groups
+
+
+@pytest.mark.parametrize("value", ["-1", "x", "1.5", "1001"])
+def test_a_bad_exec_groups_is_refused_naming_the_argument(value):
+    with pytest.raises(FrontendError, match="PYLAYERS_EXEC_GROUPS='.*': expected a number of install execs"):
+        config.from_opts({"build-arg:PYLAYERS_EXEC_GROUPS": value})

@@ -165,6 +165,56 @@ def test_unsafe_second_wheel_stops_the_first_too(zipapp, tmp_path):
     assert proc.returncode == 2 and not (tmp_path / "out").exists()
 
 
+def install_layers(zipapp: Path, *layers: tuple) -> subprocess.CompletedProcess:
+    """One installer process for several layers: (dest, wheel...) each."""
+    args = [a for dest, *wheels in layers for a in ("--layer", str(dest), *map(str, wheels))]
+    return subprocess.run([sys.executable, str(zipapp), *args, "--scheme-json", json.dumps(SCHEME),
+                           "--interpreter", "/opt/venv/bin/python"], capture_output=True, text=True)
+
+
+def test_layers_installed_by_one_process_are_the_trees_each_gives_alone(zipapp, tmp_path):
+    first = build_wheel(tmp_path)
+    (tmp_path / "other").mkdir()
+    second = build_wheel(tmp_path / "other", files={**DEMO, "demo/extra.py": b"Y = 2\n"})
+    assert install(zipapp, tmp_path / "alone-1", first).returncode == 0
+    assert install(zipapp, tmp_path / "alone-2", second).returncode == 0
+    proc = install_layers(zipapp, (tmp_path / "one", first), (tmp_path / "two", second))
+    assert proc.returncode == 0, proc.stderr
+    assert tree(tmp_path / "one") == tree(tmp_path / "alone-1")
+    assert tree(tmp_path / "two") == tree(tmp_path / "alone-2")
+    assert tree(tmp_path / "one") != tree(tmp_path / "two")
+
+
+def test_an_unsafe_wheel_of_a_later_layer_stops_every_layer(zipapp, tmp_path):
+    good = build_wheel(tmp_path)
+    (tmp_path / "bad").mkdir()
+    bad = build_wheel(tmp_path / "bad", extra={"../evil.py": b""})
+    proc = install_layers(zipapp, (tmp_path / "one", good), (tmp_path / "two", bad))
+    assert proc.returncode == 2 and "unsafe path in archive" in proc.stderr
+    assert not (tmp_path / "one").exists() and not (tmp_path / "two").exists()
+
+
+def test_a_failing_wheel_of_any_layer_fails_the_install_naming_it(zipapp, tmp_path):
+    good = build_wheel(tmp_path)
+    bad = with_member_replaced(good, "demo/sub/mod.py", b"tampered = True\n")
+    for layers in ([(tmp_path / "a1", good), (tmp_path / "a2", bad)], [(tmp_path / "b1", bad), (tmp_path / "b2", good)],
+                   [(tmp_path / "c1", good), (tmp_path / "c2", good), (tmp_path / "c3", bad)]):
+        proc = install_layers(zipapp, *layers)
+        assert proc.returncode == 1, proc.stderr
+        assert "cannot install demo-1.0-py3-none-any.whl" in proc.stderr and "demo/sub/mod.py" in proc.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--layer", "/out"], "each layer needs a dest and at least one wheel"),
+    (["w.whl"], "wheels given without --dest"),
+    ([], "each layer needs a dest and at least one wheel"),
+])
+def test_a_layer_without_dest_or_wheels_is_a_usage_error(zipapp, args, message):
+    proc = subprocess.run([sys.executable, str(zipapp), *args, "--scheme-json", "{}", "--interpreter", "python"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and message in proc.stderr
+
+
 def with_member_replaced(wheel: Path, member: str, data: bytes) -> Path:
     """A copy of `wheel` (same file name, in t/) whose `member` holds `data`: its RECORD now lies."""
     copy = wheel.parent / "t" / wheel.name

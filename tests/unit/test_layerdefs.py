@@ -96,3 +96,30 @@ def test_a_local_package_is_built_from_a_copy_of_its_directory_only():
     local = PackageChoice("foo", "2.0", "/app/libs/foo", "file:///app/libs/foo", "", "local", local="/app/libs/foo")
     layer = layerdefs.layer_state(BASE, Layer("pylayers-1-foo", (local,)), Target(), "1/1", sdists=Builds())
     assert execs(layer)[-1]["meta"]["args"][-1] == "/wheels/0"
+
+
+def wheel(name: str) -> PackageChoice:
+    return PackageChoice(name, "1.0", f"{name}-1.0-py3-none-any.whl", f"https://files.example/{name}-1.0.whl",
+                         "cd" * 32, "py3-none-any", size=1000)
+
+
+def test_one_exec_installs_a_group_of_layers_each_into_its_own_output():
+    layers = [Layer("p-a", (wheel("a"),)), Layer("p--tiny-01", (wheel("b"), wheel("c"))), Layer("p-d", (wheel("d"),))]
+    states = layerdefs.group_states(BASE, layers, Target(), ["2/9", "5/9", "7/9"])
+    assert len({s.source for s in states}) == 1 and [s.index for s in states] == [0, 1, 2]
+    run = execs(llb.merge(states))[-1]
+    args = run["meta"]["args"]
+    assert args[args.index("--layer"):args.index("--layer") + 3] == ["--layer", "/out/0", "/wheels/0/a-1.0-py3-none-any.whl"]
+    at = [i for i, a in enumerate(args) if a == "--layer"]
+    assert [args[i + 1] for i in at] == ["/out/0", "/out/1", "/out/2"]
+    assert args[at[1] + 2:at[2]] == ["/wheels/1/b-1.0-py3-none-any.whl", "/wheels/2/c-1.0-py3-none-any.whl"]
+    assert "--dest" not in args and run["network"] == "NONE"
+    outputs = {m["dest"]: int(m.get("output", 0)) for m in run["mounts"]}
+    assert [outputs[f"/out/{k}"] for k in range(3)] == [0, 1, 2] and outputs["/"] == -1
+    assert all(outputs[f"/wheels/{k}"] == -1 for k in range(4))
+
+
+def test_a_group_of_one_layer_is_that_layers_own_exec():
+    layer = Layer("p-a", (wheel("a"),))
+    (state,) = layerdefs.group_states(BASE, [layer], Target(), ["1/3"])
+    assert llb.marshal(state) == llb.marshal(layerdefs.layer_state(BASE, layer, Target(), "1/3"))

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from frontend.errors import FrontendError
-from frontend.plan import (DEFAULT_MAX_LAYERS, LARGE_WHEEL_BYTES, TINY_BUCKETS, TINY_BYTES, LayerCount,
+from frontend.plan import (DEFAULT_MAX_LAYERS, EXEC_GROUPS, GROUP_BYTES, LARGE_WHEEL_BYTES, TINY_BUCKETS, TINY_BYTES, LayerCount,
                            PackageChoice, bucket, check_total, context_name, default_budget, plan_layers)
 
 
@@ -219,3 +219,47 @@ def test_tiny_packages_share_layers_only_while_each_package_would_fit_the_budget
     # as the budget leaves), not a few of their own
     past = plan_layers(packages, "p", max_layers=11, installed=installed)
     assert not any(c.startswith("p--tiny-") for c in past.contexts) and len(past.layers) <= 11
+
+
+def exec_of(plan) -> dict[str, tuple[str, ...]]:
+    """layer context → the contexts its install exec writes"""
+    return {plan.layers[i].context: tuple(plan.layers[j].context for j in group)
+            for group in plan.execs for i in group}
+
+
+def test_small_layers_share_install_execs_by_group_and_the_others_have_their_own():
+    small = names(40, seed=5)
+    installed = {**{n: 200_000 for n in small}, "huge": 30_000_000, "mid": GROUP_BYTES, "mine": 1_000}
+    packages = [pkg(n) for n in (*small, "huge", "mid", "mine", "unmeasured")]
+    plan = plan_layers(packages, "p", volatile=("mine",), installed=installed)
+    execs = exec_of(plan)
+    for alone in ("huge", "mid", "mine", "unmeasured"):
+        assert execs[f"p-{alone}"] == (f"p-{alone}",)
+    shared = {group for context, group in execs.items() if len(group) > 1}
+    assert 1 < len(shared) <= EXEC_GROUPS
+    assert sorted(c for group in shared for c in group) == sorted(f"p-{n}" for n in small)
+    for group in shared:
+        assert len({bucket(context, EXEC_GROUPS) for context in group}) == 1
+    assert sorted(i for group in plan.execs for i in group) == list(range(len(plan.layers)))
+    assert [group[0] for group in plan.execs] == sorted(group[0] for group in plan.execs)
+
+
+def test_adding_or_changing_a_small_package_changes_one_install_exec():
+    small = names(30, seed=6)
+    installed = {n: 100_000 for n in small}
+    before = exec_of(plan_layers([pkg(n) for n in small], "p", installed=installed))
+    added = exec_of(plan_layers([pkg(n) for n in (*small, "newcomer")], "p", installed={**installed, "newcomer": 200_000}))
+    changed = [c for c, group in added.items() if c in before and group != before[c]]
+    assert changed and all("p-newcomer" in added[c] for c in changed)
+    bumped = plan_layers([pkg(n, "2.0" if n == small[3] else "1.0") for n in small], "p", installed=installed)
+    assert exec_of(bumped) == before
+
+
+def test_no_shared_execs_with_zero_groups_or_for_sdists():
+    small = names(10, seed=7)
+    installed = {n: 1_000 for n in small}
+    plan = plan_layers([pkg(n, size=100_000) for n in small], "p", installed=installed, exec_groups=0)
+    assert plan.execs == tuple((i,) for i in range(len(plan.layers)))
+    sdist = dataclasses.replace(pkg("built"), sdist=True)
+    plan = plan_layers([sdist, *(pkg(n) for n in small)], "p", installed={**installed, "built": 1_000})
+    assert exec_of(plan)["p-built"] == ("p-built",)
