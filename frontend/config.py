@@ -14,7 +14,7 @@ from .errors import FrontendError
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 BUILD_ARG = "build-arg:"
 DEFAULT_FETCH_TIMEOUT = 300.0  # seconds one index page or metadata file may take
-MAX_EXEC_GROUPS = 1000
+MAX_EXEC_GROUPS = 1000  # PYLAYERS_EXEC_GROUPS above this is a mistake, not a plan
 DEFAULT_INDEX_MAX_AGE = 600  # seconds the pages of a fully pinned step are reused (pagereuse.py)
 
 

@@ -162,7 +162,7 @@ def install_groups(layers: Sequence[Layer], installed: Mapping[str, int], volati
     its group (bucket of its context), any other alone; in the order of each exec's first layer."""
     groups: dict[object, list[int]] = {}
     for i, layer in enumerate(layers):
-        shared = count > 1 and is_small(layer, installed, volatile)
+        shared = count > 0 and is_small(layer, installed, volatile)
         groups.setdefault(bucket(layer.context, count) if shared else ("alone", i), []).append(i)
     return tuple(sorted(tuple(g) for g in groups.values()))
 

@@ -263,3 +263,10 @@ def test_no_shared_execs_with_zero_groups_or_for_sdists():
     sdist = dataclasses.replace(pkg("built"), sdist=True)
     plan = plan_layers([sdist, *(pkg(n) for n in small)], "p", installed={**installed, "built": 1_000})
     assert exec_of(plan)["p-built"] == ("p-built",)
+
+
+def test_one_group_puts_every_small_layer_in_one_exec():
+    small = names(6, seed=8)
+    plan = plan_layers([pkg(n) for n in (*small, "huge")], "p", installed={**{n: 100_000 for n in small},
+                                                                           "huge": 9_000_000}, exec_groups=1)
+    assert sorted(len(group) for group in plan.execs) == [1, len(small)]
