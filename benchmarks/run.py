@@ -79,9 +79,22 @@ def sh(*cmd: str, check: bool = True) -> str:
     return proc.stdout
 
 
+# Debian's registry 2.8 now and then answers a push's HEAD of the new tag with 500 ("invalid
+# checksum digest format", reading a tag link while it is written); the image is in the store.
+REGISTRY_500 = "500 Internal Server Error"
+
+
 def build(ctx: Path, ref: str, *extra: str) -> float:
+    """Seconds to build and push `ref`; a push the registry failed with a 500 is pushed again and
+    its time counted (the run goes on; a failed build stops it)."""
     start = time.monotonic()
-    sh("docker", "buildx", "build", "--progress=plain", "--push", "-t", ref, *extra, str(ctx))
+    cmd = ("docker", "buildx", "build", "--progress=plain", "--push", "-t", ref, *extra, str(ctx))
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0 and REGISTRY_500 in proc.stdout + proc.stderr:
+        print(f"{ref}: the registry answered 500 to the push; pushed again", file=sys.stderr, flush=True)
+        sh("docker", "push", "-q", ref)
+    elif proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{(proc.stdout + proc.stderr)[-3000:]}")
     return time.monotonic() - start
 
 

@@ -47,3 +47,27 @@ def test_the_output_says_when_the_image_store_holds_other_images(monkeypatch):
     assert "only the base and frontend images" in run.store_note()
     listing += "localhost:5000/b1:x\n<none>:<none>\n"
     assert run.store_note().startswith("Image store at the start: 2 other images (localhost:5000/b1:x, <none>:<none>)")
+
+
+def test_a_push_the_registry_failed_with_500_is_pushed_again_and_a_failed_build_stops(monkeypatch, tmp_path):
+    run = load()
+    calls = []
+
+    def fake(cmd, **kwargs):
+        calls.append(cmd[:2])
+        failed = cmd[:2] == ("docker", "buildx")
+        out = "ERROR: unexpected status from HEAD request: 500 Internal Server Error" if outcome == "500" else "boom"
+        return run.subprocess.CompletedProcess(cmd, 1 if failed and outcome else 0, out if failed else "", "")
+
+    monkeypatch.setattr(run.subprocess, "run", fake)
+    for outcome, pushed in (("", False), ("500", True)):
+        calls.clear()
+        assert run.build(tmp_path, "localhost:5000/x:a") >= 0
+        assert (("docker", "push") in calls) == pushed
+    outcome = "other"
+    try:
+        run.build(tmp_path, "localhost:5000/x:a")
+    except SystemExit as exc:
+        assert "boom" in str(exc)
+    else:
+        raise AssertionError("a failed build went on")
