@@ -42,7 +42,7 @@ class Config:
     merge: bool = True  # PYLAYERS_MERGE=0: plain COPY --from (no --link, no MergeOp)
     fetch_timeout: float = DEFAULT_FETCH_TIMEOUT
     index_max_age: int = DEFAULT_INDEX_MAX_AGE  # PYLAYERS_INDEX_MAX_AGE: seconds pages are reused, 0: never
-    exec_groups: int | None = None  # PYLAYERS_EXEC_GROUPS: execs small layers share (plan.py), 0: none
+    exec_groups: int | None = None  # PYLAYERS_EXEC_GROUPS: the fewest execs small layers share, 0: none
 
     @property
     def platform(self) -> str:

@@ -27,8 +27,8 @@ Which layers one exec installs is decided the same way. A container start costs 
 0.1 s of wall time whatever runs in it (twenty execs 3.1 s against one exec starting Python twenty
 times 0.53 s), as much as installing a small wheel. So a *small* layer (installing less than
 GROUP_BYTES, by the overlap check, with no wheel built from source and not volatile) shares an
-install exec with the small layers of its group, sha256(context) mod EXEC_GROUPS, each layer
-still written to its own output: the same layers, the same bytes, far fewer execs. A pin change
+install exec with the small layers of its group, sha256(context) mod EXEC_GROUPS (or one group
+per GROUP_LAYERS small layers, past that many), each layer still written to its own output: the same layers, the same bytes, far fewer execs. A pin change
 runs its group's exec again: the group's other layers come out with the same bytes (the same
 digests, nothing new to push or pull) at the cost of installing them again, a few small wheels.
 """
@@ -52,6 +52,7 @@ TINY_BYTES = 64 << 10  # a package installing less than this shares a layer (six
 TINY_BUCKETS = 4
 EXEC_GROUPS = 8  # install execs the small layers of a step share (PYLAYERS_EXEC_GROUPS; 0: none)
 GROUP_BYTES = 512 << 10  # a layer installing less than this shares an install exec
+GROUP_LAYERS = 4  # small layers per group, on average, past EXEC_GROUPS groups
 
 
 @dataclass(frozen=True)
@@ -159,11 +160,14 @@ def plan_layers(packages: Sequence[PackageChoice], prefix: str, max_layers: int 
 def install_groups(layers: Sequence[Layer], installed: Mapping[str, int], volatile: Sequence[str] = (),
                    count: int = EXEC_GROUPS) -> tuple[tuple[int, ...], ...]:
     """The indexes of the layers each install exec writes: a small layer with the small layers of
-    its group (bucket of its context), any other alone; in the order of each exec's first layer."""
+    its group (bucket of its context), any other alone; in the order of each exec's first layer.
+    More than GROUP_LAYERS * count small layers get a group per GROUP_LAYERS of them: each
+    layer's definition carries its whole exec, and the delegated Solve carries every definition."""
+    small = [count > 0 and is_small(layer, installed, volatile) for layer in layers]
+    count = max(count, -(-sum(small) // GROUP_LAYERS))
     groups: dict[object, list[int]] = {}
     for i, layer in enumerate(layers):
-        shared = count > 0 and is_small(layer, installed, volatile)
-        groups.setdefault(bucket(layer.context, count) if shared else ("alone", i), []).append(i)
+        groups.setdefault(bucket(layer.context, count) if small[i] else ("alone", i), []).append(i)
     return tuple(sorted(tuple(g) for g in groups.values()))
 
 

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from frontend.errors import FrontendError
-from frontend.plan import (DEFAULT_MAX_LAYERS, EXEC_GROUPS, GROUP_BYTES, LARGE_WHEEL_BYTES, TINY_BUCKETS, TINY_BYTES, LayerCount,
+from frontend.plan import (DEFAULT_MAX_LAYERS, EXEC_GROUPS, GROUP_BYTES, GROUP_LAYERS, LARGE_WHEEL_BYTES, TINY_BUCKETS, TINY_BYTES, LayerCount,
                            PackageChoice, bucket, check_total, context_name, default_budget, plan_layers)
 
 
@@ -235,11 +235,12 @@ def test_small_layers_share_install_execs_by_group_and_the_others_have_their_own
     execs = exec_of(plan)
     for alone in ("huge", "mid", "mine", "unmeasured"):
         assert execs[f"p-{alone}"] == (f"p-{alone}",)
-    shared = {group for context, group in execs.items() if len(group) > 1}
-    assert 1 < len(shared) <= EXEC_GROUPS
+    shared = {execs[f"p-{n}"] for n in small}
+    count = max(EXEC_GROUPS, -(-len(small) // GROUP_LAYERS))  # 40 small layers: 10 groups
+    assert len(shared) <= count and max(map(len, shared)) > 1
     assert sorted(c for group in shared for c in group) == sorted(f"p-{n}" for n in small)
     for group in shared:
-        assert len({bucket(context, EXEC_GROUPS) for context in group}) == 1
+        assert len({bucket(context, count) for context in group}) == 1
     assert sorted(i for group in plan.execs for i in group) == list(range(len(plan.layers)))
     assert [group[0] for group in plan.execs] == sorted(group[0] for group in plan.execs)
 
@@ -265,8 +266,15 @@ def test_no_shared_execs_with_zero_groups_or_for_sdists():
     assert exec_of(plan)["p-built"] == ("p-built",)
 
 
-def test_one_group_puts_every_small_layer_in_one_exec():
-    small = names(6, seed=8)
+def test_one_group_puts_a_few_small_layers_in_one_exec():
+    small = names(GROUP_LAYERS, seed=8)
     plan = plan_layers([pkg(n) for n in (*small, "huge")], "p", installed={**{n: 100_000 for n in small},
                                                                            "huge": 9_000_000}, exec_groups=1)
     assert sorted(len(group) for group in plan.execs) == [1, len(small)]
+
+
+def test_many_small_layers_get_a_group_per_few_of_them():
+    small = names(120, seed=9)
+    plan = plan_layers([pkg(n) for n in small], "p", max_layers=125, installed=dict.fromkeys(small, 1_000_000 // 4))
+    assert len(plan.layers) == len(small)
+    assert len(plan.execs) == -(-len(small) // GROUP_LAYERS) > EXEC_GROUPS
