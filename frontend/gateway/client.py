@@ -13,6 +13,7 @@ from .._pb import gateway_pb2, gateway_pb2_grpc, ops_pb2
 from ..errors import GatewayError, SourceLines
 
 READ_CHUNK = 8 << 20  # bytes per ReadFile call (wheels read for their metadata can be large)
+DEADLINE_SLACK = 0.1  # seconds: a failure this close to a call's deadline is the deadline's
 log = logging.getLogger("pylayers.gateway")
 MAX_MESSAGE = 16 << 20
 MAX_METADATA = 1 << 20
@@ -50,6 +51,15 @@ def _rpc(fn):
             code = exc.code().name if hasattr(exc, "code") and exc.code() is not None else ""
             raise GatewayError(details or str(exc), code) from None
     return wrapper
+
+
+def _past_deadline(exc: grpc.RpcError, deadline: float | None, timeout: float | None) -> None:
+    """A call that fails once its deadline has passed failed of it, whatever the status: BuildKit
+    sees the deadline too, and under load its "context canceled" can reach us before grpc's own
+    DEADLINE_EXCEEDED does."""
+    if deadline is not None and time.monotonic() >= deadline - DEADLINE_SLACK:
+        details = exc.details() if hasattr(exc, "details") else str(exc)
+        raise GatewayError(f"deadline of {timeout:g} s exceeded ({details})", "DEADLINE_EXCEEDED") from None
 
 
 class Client:
@@ -100,8 +110,12 @@ class Client:
         while True:
             left = None if deadline is None else max(deadline - time.monotonic(), 0.001)
             span = gateway_pb2.FileRange(Offset=offset, Length=READ_CHUNK)
-            data = self.stub.ReadFile(gateway_pb2.ReadFileRequest(Ref=ref_id, FilePath=path, Range=span),
-                                      timeout=left).Data
+            try:
+                data = self.stub.ReadFile(gateway_pb2.ReadFileRequest(Ref=ref_id, FilePath=path, Range=span),
+                                          timeout=left).Data
+            except grpc.RpcError as exc:
+                _past_deadline(exc, deadline, timeout)
+                raise
             parts.append(data)
             offset += len(data)
             if len(data) < READ_CHUNK:

@@ -192,3 +192,26 @@ def test_an_error_with_large_details_reaches_the_frontend_with_its_message():
     finally:
         channel.close()
         served.stop()
+
+
+class _CanceledAtTheDeadline(FakeBridge):
+    """BuildKit under load: its context, which carries our deadline, ends the fetch first."""
+
+    def ReadFile(self, request, context):
+        time.sleep(max(context.time_remaining() - 0.03, 0))
+        context.abort(grpc.StatusCode.CANCELLED, "context canceled")
+
+
+def test_a_read_that_fails_at_its_deadline_fails_of_the_deadline_whatever_the_status(bridge):
+    served = Served(_CanceledAtTheDeadline())
+    channel = grpc.insecure_channel(served.target, options=CHANNEL_OPTIONS)
+    try:
+        with pytest.raises(GatewayError) as info:
+            Client(channel).read_file("ref-1", "/page", timeout=0.5)
+        assert info.value.code == "DEADLINE_EXCEEDED" and "deadline of 0.5 s exceeded" in str(info.value)
+    finally:
+        channel.close()
+        served.stop()
+    with pytest.raises(GatewayError) as early:  # a failure well before its deadline keeps its status
+        bridge[1].read_file("ref-9", "/nope", timeout=30)
+    assert early.value.code == "NOT_FOUND"
