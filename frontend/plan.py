@@ -27,10 +27,14 @@ Which layers one exec installs is decided the same way. A container start costs 
 0.1 s of wall time whatever runs in it (twenty execs 3.1 s against one exec starting Python twenty
 times 0.53 s), as much as installing a small wheel. So a *small* layer (installing less than
 GROUP_BYTES, by the overlap check, with no wheel built from source and not volatile) shares an
-install exec with the small layers of its group, sha256(context) mod EXEC_GROUPS (or one group
-per GROUP_LAYERS small layers, past that many), each layer still written to its own output: the same layers, the same bytes, far fewer execs. A pin change
+install exec with the small layers of its group, sha256(context) mod EXEC_GROUPS, each layer
+still written to its own output: the same layers, the same bytes, far fewer execs. A pin change
 runs its group's exec again: the group's other layers come out with the same bytes (the same
 digests, nothing new to push or pull) at the cost of installing them again, a few small wheels.
+Past GROUP_LAYERS * EXEC_GROUPS small layers there is a group per GROUP_LAYERS of them (each
+layer's definition carries its whole exec; the delegated Solve carries them all, 4 MiB at most):
+a small layer added or removed there may change the number of groups, and every small layer's
+exec runs again, once, with the same bytes.
 """
 
 from __future__ import annotations
