@@ -98,14 +98,22 @@ def project_wheel_state(stage: "llb.State", env: tuple[str, ...], project_dir: s
 
 def project_layer_state(base: "llb.State", wheel_dir: "llb.State", target: TargetEnv, label: str):
     """The project's layer: its wheel (whatever its file name) installed like a package's."""
-    mounts = (llb.Mount("/out", llb.scratch()),
-              llb.Mount("/pylayers", installer_state(base, target.base_interpreter), readonly=True),
-              llb.Mount("/wheels/project", wheel_dir, readonly=True))
     args = ("/bin/sh", "-c", 'exec "$@" /wheels/project/*.whl', "pylayers-install",
             *_installer_args(target))
-    run = base.run(args=args, env=INSTALL_ENV, cwd="/", network="none", readonly_root=True,
-                   mounts=mounts, name=f"pylayers {label} (project)")
-    return run.mount_output("/out")
+    (layer,) = _install_exec(base, target, ("/out",), (llb.Mount("/wheels/project", wheel_dir, readonly=True),),
+                             args, f"pylayers {label} (project)")
+    return layer
+
+
+def _install_exec(base: "llb.State", target: TargetEnv, outs: Sequence[str], wheels: Sequence["llb.Mount"],
+                  args: Sequence[str], name: str) -> tuple["llb.State", ...]:
+    """An exec of the installer on `base`, without network, read-only but for an empty mount at
+    each of `outs`: their states, in that order."""
+    mounts = (*(llb.Mount(out, llb.scratch()) for out in outs),
+              llb.Mount("/pylayers", installer_state(base, target.base_interpreter), readonly=True), *wheels)
+    run = base.run(args=args, env=INSTALL_ENV, cwd="/", network="none", readonly_root=True, mounts=mounts,
+                   name=name)
+    return tuple(run.mount_output(out) for out in outs)
 
 
 def _installer_args(target: TargetEnv, dest: str | None = "/out") -> tuple[str, ...]:
@@ -257,12 +265,9 @@ def overlap_state(base: "llb.State", packages: Sequence[PackageChoice], target: 
 def layer_state(base: "llb.State", layer: Layer, target: TargetEnv, step: str, downloads=None, sdists=None):
     """The state of one package layer: only the files the wheel(s) install."""
     wheel_list, wheels = wheel_mounts(layer.packages, downloads, sdists)
-    mounts = [llb.Mount("/out", llb.scratch()),
-              llb.Mount("/pylayers", installer_state(base, target.base_interpreter), readonly=True), *wheel_list]
-    args = (*_installer_args(target), *wheels)
-    run = base.run(args=args, env=INSTALL_ENV, cwd="/", network="none", readonly_root=True,
-                   mounts=tuple(mounts), name=f"pylayers {step} {layer.label} ({_tags(layer)})")
-    return run.mount_output("/out")
+    (state,) = _install_exec(base, target, ("/out",), wheel_list, (*_installer_args(target), *wheels),
+                             f"pylayers {step} {layer.label} ({_tags(layer)})")
+    return state
 
 
 def group_states(base: "llb.State", layers: Sequence[Layer], target: TargetEnv, steps: Sequence[str],
@@ -276,12 +281,8 @@ def group_states(base: "llb.State", layers: Sequence[Layer], target: TargetEnv, 
     args, taken = list(_installer_args(target, dest=None)), iter(wheels)
     for out, layer in zip(outs, layers):
         args += ["--layer", out, *(next(taken) for _ in layer.packages)]
-    mounts = (*(llb.Mount(out, llb.scratch()) for out in outs),
-              llb.Mount("/pylayers", installer_state(base, target.base_interpreter), readonly=True), *wheel_list)
     name = f"pylayers {'; '.join(f'{s} {layer.label}' for s, layer in zip(steps, layers))} (one exec, a layer each)"
-    run = base.run(args=args, env=INSTALL_ENV, cwd="/", network="none", readonly_root=True, mounts=mounts,
-                   name=name)
-    return tuple(run.mount_output(out) for out in outs)
+    return _install_exec(base, target, outs, wheel_list, args, name)
 
 
 def _tags(layer: Layer) -> str:

@@ -47,9 +47,8 @@ def _rpc(fn):
         try:
             return fn(*args, **kwargs)
         except grpc.RpcError as exc:
-            details = exc.details() if hasattr(exc, "details") else str(exc)
             code = exc.code().name if hasattr(exc, "code") and exc.code() is not None else ""
-            raise GatewayError(details or str(exc), code) from None
+            raise GatewayError(_details(exc), code) from None
     return wrapper
 
 
@@ -58,8 +57,12 @@ def _past_deadline(exc: grpc.RpcError, deadline: float | None, timeout: float | 
     sees the deadline too, and under load its "context canceled" can reach us before grpc's own
     DEADLINE_EXCEEDED does."""
     if deadline is not None and time.monotonic() >= deadline - DEADLINE_SLACK:
-        details = exc.details() if hasattr(exc, "details") else str(exc)
-        raise GatewayError(f"deadline of {timeout:g} s exceeded ({details})", "DEADLINE_EXCEEDED") from None
+        raise GatewayError(f"deadline of {timeout:g} s exceeded ({_details(exc)})", "DEADLINE_EXCEEDED") from None
+
+
+def _details(exc: grpc.RpcError) -> str:
+    """The status message of a failed call (its text when it has none)."""
+    return (exc.details() if hasattr(exc, "details") else "") or str(exc)
 
 
 class Client:
