@@ -180,6 +180,48 @@ def test_reuse_mode_asks_for_no_page_after_one_failed(server, tmp_path, monkeypa
     assert [p for p, _ in server.seen[seen:]] == ["/busy"]
 
 
+@pytest.fixture
+def tls_server(tmp_path, monkeypatch):
+    """The handler over HTTPS with a certificate made for 127.0.0.1, trusted through SSL_CERT_FILE
+    (which contexts made by ssl.create_default_context read)."""
+    import ssl
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.seen = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    srv.socket = context.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    netfetch.tls_context.cache_clear()  # made again, with this trust
+    yield srv
+    srv.shutdown()
+    netfetch.tls_context.cache_clear()
+
+
+def test_https_requests_share_one_tls_context_that_still_verifies(tls_server, tmp_path, monkeypatch):
+    """Making a TLS context loads the CA bundle (16 ms of CPU each on the test bed): one for all."""
+    import ssl
+
+    loads = []
+    load = ssl.SSLContext.set_default_verify_paths
+    monkeypatch.setattr(ssl.SSLContext, "set_default_verify_paths", lambda self: loads.append(1) or load(self))
+    base = f"https://127.0.0.1:{tls_server.server_port}"
+    items = [[f"{base}/open", "", f"o{i}"] for i in range(6)]
+    assert netfetch.reuse(str(tmp_path), items) == 0
+    found = json.loads((tmp_path / netfetch.REUSE_INDEX).read_text())
+    assert all("failed" not in found[f"o{i}"] for i in range(6)), found
+    assert len(tls_server.seen) == 6 and len(loads) == 1
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert-of-nobody.pem"))
+    netfetch.tls_context.cache_clear()  # a context that does not trust the server's certificate
+    with pytest.raises(netfetch.Failed, match="CERTIFICATE_VERIFY_FAILED"):
+        netfetch.get(f"{base}/open", {}, 5)
+
+
 @pytest.mark.parametrize("version, key", [("2.9.0.post0", "2.9"), ("2.9", "2.9"), ("v1.0", "1"), ("1.0.0", "1"),
                                           ("2024.08.30", "2024.8.30"), ("1!2.0", "1"), ("dev", ""), ("0", "0")])
 def test_version_key_is_the_release_without_trailing_zeros(version, key):
