@@ -13,7 +13,8 @@ import statistics
 import sys
 from pathlib import Path
 
-SCENARIOS = (("cold", "cold"), ("noop", "no-op"), ("onepin", "one pin"), ("fresh", "fresh builder,\none pin"))
+SCENARIOS = (("cold", "cold"), ("noop", "no-op"), ("noop_window", "no-op,\nnew index window"), ("onepin", "one pin"),
+             ("fresh", "fresh builder,\none pin"))
 COLORS = {"pip": "#9e9e9e", "pip-cache": "#616161", "uv": "#de7b2e", "pylayers": "#2e6fde"}
 
 
@@ -27,15 +28,17 @@ def write_chart(raw: dict[str, dict[str, list[dict]]], path: Path) -> None:
     for ax, (set_name, variants) in zip(axes[0], raw.items()):
         variants = {v: runs for v, runs in variants.items() if runs and "cold" in runs[0]}  # not the floor
         width = 0.8 / len(variants)
+        scenarios = [(key, label) for key, label in SCENARIOS  # earlier runs measured fewer
+                     if all(r.get(key, -1) >= 0 for runs in variants.values() for r in runs)]
         for i, (variant, runs) in enumerate(variants.items()):
-            xs = [s + (i - (len(variants) - 1) / 2) * width for s in range(len(SCENARIOS))]
-            values = [[r[key] for r in runs] for key, _ in SCENARIOS]
+            xs = [s + (i - (len(variants) - 1) / 2) * width for s in range(len(scenarios))]
+            values = [[r[key] for r in runs] for key, _ in scenarios]
             meds = [statistics.median(v) for v in values]
             ax.bar(xs, meds, width, label=variant, color=COLORS.get(variant))
             ax.vlines(xs, [min(v) for v in values], [max(v) for v in values], colors="black", linewidth=0.8)
             for x, med in zip(xs, meds):
                 ax.text(x, med, f"{med:.1f}", ha="center", va="bottom", fontsize=7)
-        ax.set_xticks(range(len(SCENARIOS)), [label for _, label in SCENARIOS])
+        ax.set_xticks(range(len(scenarios)), [label for _, label in scenarios])
         ax.set_ylabel("seconds (median; lines: min–max)")
         ax.set_title(f"{set_name} packages")
         ax.legend(fontsize=8)

@@ -9,7 +9,9 @@ Four variants build the same requirements on the same base image and engine:
   uv         RUN --mount=type=cache,target=/root/.cache/uv uv pip install -r (bytecode compiled;
              --system-certs only because build containers here see PyPI through a TLS interceptor)
   pylayers   the pip Dockerfile with `# syntax=localhost:5000/pylayers:dev`
-For each: cold build (build cache pruned), no-op rebuild, rebuild after one pin change, the bytes
+For each: cold build (build cache pruned), no-op rebuild, a no-op in a new index window (a
+PYLAYERS_INDEX_MAX_AGE no build used: pylayers fetches the index pages again, as in CI when the
+last build is older than 10 minutes; the others ignore it), rebuild after one pin change, the bytes
 a push of the changed image uploads (its layers that the previous push did not have) and the
 number of layers. Every build pushes to the local registry. Then the fresh-builder scenario of
 CI: the old image's build is exported with `--cache-to type=registry,mode=max`, the builder is
@@ -70,6 +72,7 @@ class Run:
     fresh: float  # fresh builder, --cache-from the registry, after the one pin change
     pulled: int  # bytes the fresh builder pulled from the registry
     changed_at: int = -1  # the position of the lowest layer the one pin change made new (0: base image)
+    noop_window: float = -1.0  # no-op in a new index window (-1: not measured)
 
 
 def sh(*cmd: str, check: bool = True) -> str:
@@ -167,6 +170,7 @@ def one_run(variant: str, requirements: str, pin: tuple[str, str]) -> Run:
     sh("docker", "buildx", "prune", "-af")
     cold = build(ctx, f"{repo}:a")
     noop = build(ctx, f"{repo}:a")
+    noop_window = build(ctx, f"{repo}:a", "--build-arg", f"PYLAYERS_INDEX_MAX_AGE={new_window_age()}")
     name, new = pin
     lines = [f"{name}=={new}" if line.lower().startswith(f"{name}==") else line
              for line in requirements.splitlines()]
@@ -180,7 +184,14 @@ def one_run(variant: str, requirements: str, pin: tuple[str, str]) -> Run:
     fresh, pulled = fresh_builder(ctx, repo, requirements, changed)
     shutil.rmtree(ctx)
     forget(repo)
-    return Run(cold, noop, onepin, pushed, len(after), fresh, pulled, changed_at)
+    return Run(cold, noop, onepin, pushed, len(after), fresh, pulled, changed_at, noop_window)
+
+
+def new_window_age() -> int:
+    """A PYLAYERS_INDEX_MAX_AGE no build has used: for pylayers a no-op whose index pages are
+    fetched again, as in CI when the last build is older than the window (10 minutes by default);
+    the other variants do not use the argument (a no-op)."""
+    return 601 + uuid.uuid4().int % 80000
 
 
 def engine_floor(layers: int, changed_at: int) -> tuple[float, float, float]:
@@ -228,13 +239,14 @@ def table(set_name: str, count: int, results: dict[str, list[Run]],
            for v, runs in results.items()}
     runs_done = len(next(iter(results.values())))
     rows = [f"### {set_name}: {count} pinned packages, {runs_done} run(s), median (min–max)", "",
-            "| variant | cold s | no-op s | one pin s | pushed after one pin | layers "
+            "| variant | cold s | no-op s | no-op, new index window s | one pin s | pushed after one pin | layers "
             "| fresh builder s | pulled by fresh builder | one pin vs pip | one pin vs uv |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for variant, runs in results.items():
         ratio = lambda other: (f"{med[other]['onepin'] / med[variant]['onepin']:.1f}×" if other in med else "–")
+        window = [r.noop_window for r in runs if r.noop_window >= 0]
         rows.append(f"| {variant} | {cell([r.cold for r in runs])} | {cell([r.noop for r in runs])} | "
-                    f"{cell([r.onepin for r in runs])} | {cell([r.pushed for r in runs], 'B')} | "
+                    f"{cell(window) if window else '–'} | {cell([r.onepin for r in runs])} | {cell([r.pushed for r in runs], 'B')} | "
                     f"{runs[0].layers} | {cell([r.fresh for r in runs])} | {cell([r.pulled for r in runs], 'B')} | "
                     f"{ratio('pip')} | {ratio('uv')} |")
     if floors and "pylayers" in results:

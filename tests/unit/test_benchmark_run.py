@@ -24,11 +24,13 @@ def load():
 def test_the_table_has_the_ratios_and_the_engine_floor():
     run = load()
     pip = [run.Run(30.0, 0.5, 34.0, 99_000_000, 5, 33.0, 2000)]
-    pylayers = [run.Run(24.0, 2.0, 2.0, 162_000, 53, 6.0, 99_000, 27),
-                run.Run(25.0, 2.4, 3.0, 162_000, 53, 6.2, 99_000, 27)]
+    pylayers = [run.Run(24.0, 2.0, 2.0, 162_000, 53, 6.0, 99_000, 27, 2.6),
+                run.Run(25.0, 2.4, 3.0, 162_000, 53, 6.2, 99_000, 27, 3.0)]
     text = run.table("large", 58, {"pip": pip, "pylayers": pylayers}, [(1.9, 2.3, 1.8), (2.1, 2.7, 2.0)])
     row = next(line for line in text.splitlines() if line.startswith("| pylayers"))
-    assert row.split(" | ")[3] == "2.5 (2.0–3.0)" and row.endswith("| 13.6× | – |")
+    assert row.split(" | ")[2:5] == ["2.2 (2.0–2.4)", "2.8 (2.6–3.0)", "2.5 (2.0–3.0)"]
+    assert row.endswith("| 13.6× | – |")
+    assert next(line for line in text.splitlines() if line.startswith("| pip")).split(" | ")[3] == "–"
     assert ("53 layers (the base image and 52 `COPY --link` of a small file), pushed: no-op 2.0 (1.9–2.1) s, "
             "one file changed in layer 27 (where the pin's layer is) 2.5 (2.3–2.7) s, in the top layer "
             "1.9 (1.8–2.0) s.") in text
@@ -37,7 +39,7 @@ def test_the_table_has_the_ratios_and_the_engine_floor():
 def test_without_pylayers_there_is_no_floor():
     run = load()
     text = run.table("small", 14, {"pip": [run.Run(3.0, 0.5, 3.0, 4_000_000, 5, 3.0, 2000)]}, [])
-    assert "floor" not in text and "| pip | 3.0 | 0.5 |" in text
+    assert "floor" not in text and "| pip | 3.0 | 0.5 | – | 3.0 |" in text
 
 
 def test_the_output_says_when_the_image_store_holds_other_images(monkeypatch):
