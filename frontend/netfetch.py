@@ -99,14 +99,21 @@ class Redirects(urllib.request.HTTPRedirectHandler):
         return new
 
 
-@functools.lru_cache(maxsize=None)
+_TLS: list = []  # the one context, once made
+_TLS_LOCK = threading.Lock()
+
+
 def tls_context():
     """The one TLS context of every request. urllib makes a context per connection when given
     none, and making one loads the CA bundle: 16 ms of CPU each here, 58 pages 0.95 CPU-s of
-    an exec that had 2 CPUs and took 1.1 s. Shared by the threads (an SSLContext may be)."""
-    import ssl  # here: a Python built without it can still fetch http:// URLs
+    an exec that had 2 CPUs and took 1.1 s. Shared by the threads (an SSLContext may be); the
+    lock keeps their first requests, which come at once, from making one each."""
+    with _TLS_LOCK:
+        if not _TLS:
+            import ssl  # here: a Python built without it can still fetch http:// URLs
 
-    return ssl.create_default_context()
+            _TLS.append(ssl.create_default_context())
+        return _TLS[0]
 
 
 def opener(creds):

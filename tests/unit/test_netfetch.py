@@ -197,10 +197,9 @@ def tls_server(tmp_path, monkeypatch):
     srv.socket = context.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
-    netfetch.tls_context.cache_clear()  # made again, with this trust
+    monkeypatch.setattr(netfetch, "_TLS", [])  # made again, with this trust
     yield srv
     srv.shutdown()
-    netfetch.tls_context.cache_clear()
 
 
 def test_https_requests_share_one_tls_context_that_still_verifies(tls_server, tmp_path, monkeypatch):
@@ -217,7 +216,7 @@ def test_https_requests_share_one_tls_context_that_still_verifies(tls_server, tm
     assert all("failed" not in found[f"o{i}"] for i in range(6)), found
     assert len(tls_server.seen) == 6 and len(loads) == 1
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert-of-nobody.pem"))
-    netfetch.tls_context.cache_clear()  # a context that does not trust the server's certificate
+    monkeypatch.setattr(netfetch, "_TLS", [])  # a context that does not trust the server's certificate
     with pytest.raises(netfetch.Failed, match="CERTIFICATE_VERIFY_FAILED"):
         netfetch.get(f"{base}/open", {}, 5)
 
