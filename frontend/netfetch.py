@@ -112,7 +112,11 @@ def tls_context():
         if not _TLS:
             import ssl  # here: a Python built without it can still fetch http:// URLs
 
-            _TLS.append(ssl.create_default_context())
+            context = ssl.create_default_context()
+            context.set_alpn_protocols(["http/1.1"])  # as http.client sets up a context of its own
+            if getattr(context, "post_handshake_auth", None) is not None:
+                context.post_handshake_auth = True
+            _TLS.append(context)
         return _TLS[0]
 
 

@@ -29,6 +29,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         server = self.server
         server.seen.append((self.path, self.headers.get("Authorization")))
+        server.alpn.append(getattr(self.connection, "selected_alpn_protocol", lambda: None)())
         if self.path == "/redirect":  # to the same server under another host name
             return self._answer(302, b"", {"Location": f"http://localhost:{server.server_port}/page"})
         if self.path == "/open":
@@ -57,7 +58,7 @@ class Handler(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def server():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.seen = []
+    srv.seen, srv.alpn = [], []
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     yield srv
     srv.shutdown()
@@ -191,9 +192,10 @@ def tls_server(tmp_path, monkeypatch):
                     "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True)
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.seen = []
+    srv.seen, srv.alpn = [], []
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
+    context.set_alpn_protocols(["h2", "http/1.1"])
     srv.socket = context.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
@@ -215,6 +217,7 @@ def test_https_requests_share_one_tls_context_that_still_verifies(tls_server, tm
     found = json.loads((tmp_path / netfetch.REUSE_INDEX).read_text())
     assert all("failed" not in found[f"o{i}"] for i in range(6)), found
     assert len(tls_server.seen) == 6 and len(loads) == 1
+    assert tls_server.alpn == ["http/1.1"] * 6  # what urllib's own contexts offer (never h2)
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert-of-nobody.pem"))
     monkeypatch.setattr(netfetch, "_TLS", [])  # a context that does not trust the server's certificate
     with pytest.raises(netfetch.Failed, match="CERTIFICATE_VERIFY_FAILED"):
