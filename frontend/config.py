@@ -78,22 +78,23 @@ def _seconds(name: str, value: str, default: float) -> float:
     return seconds
 
 
-def _max_age(value: str) -> int:
+def _count(name: str, value: str, most: int, default: int | None, expected: str) -> int | None:
+    """A whole number from 0 to `most` (`default` when blank); else a FrontendError saying `expected`."""
     if not value.strip():
-        return DEFAULT_INDEX_MAX_AGE
-    if not value.strip().isdigit() or int(value) > 86400:
-        raise FrontendError(f"build argument PYLAYERS_INDEX_MAX_AGE={value!r}: expected a number of seconds "
-                            "from 0 (fetch the index pages on every build) to 86400")
+        return default
+    if not value.strip().isdigit() or int(value) > most:
+        raise FrontendError(f"build argument {name}={value!r}: expected {expected}")
     return int(value)
+
+
+def _max_age(value: str) -> int:
+    return _count("PYLAYERS_INDEX_MAX_AGE", value, 86400, DEFAULT_INDEX_MAX_AGE,
+                  "a number of seconds from 0 (fetch the index pages on every build) to 86400")
 
 
 def _exec_groups(value: str) -> int | None:
-    if not value.strip():
-        return None
-    if not value.strip().isdigit() or int(value) > MAX_EXEC_GROUPS:
-        raise FrontendError(f"build argument PYLAYERS_EXEC_GROUPS={value!r}: expected a number of install "
-                            f"execs from 0 (one exec per layer) to {MAX_EXEC_GROUPS}")
-    return int(value)
+    return _count("PYLAYERS_EXEC_GROUPS", value, MAX_EXEC_GROUPS, None,
+                  f"a number of install execs from 0 (one exec per layer) to {MAX_EXEC_GROUPS}")
 
 
 def _truthy(value: str) -> bool:
