@@ -247,8 +247,8 @@ def table(set_name: str, count: int, results: dict[str, list[Run]],
         window = [r.noop_window for r in runs if r.noop_window >= 0]
         rows.append(f"| {variant} | {cell([r.cold for r in runs])} | {cell([r.noop for r in runs])} | "
                     f"{cell(window) if window else '–'} | {cell([r.onepin for r in runs])} | "
-                    f"{cell([r.pushed for r in runs], 'B')} | {runs[0].layers} | {cell([r.fresh for r in runs])} | {cell([r.pulled for r in runs], 'B')} | "
-                    f"{ratio('pip')} | {ratio('uv')} |")
+                    f"{cell([r.pushed for r in runs], 'B')} | {runs[0].layers} | {cell([r.fresh for r in runs])} | "
+                    f"{cell([r.pulled for r in runs], 'B')} | {ratio('pip')} | {ratio('uv')} |")
     if floors and "pylayers" in results:
         run = results["pylayers"][0]
         rows += ["", f"Engine floor: a Dockerfile without a frontend that makes {run.layers} layers (the base "
