@@ -51,6 +51,9 @@ def merge_pins(pins: Iterable[Pin], key: Callable[[Pin], Hashable] = lambda p: p
         elif first.hashes and pin.hashes and not set(first.hashes) & set(pin.hashes):
             errors.append(InputError(pin.file, pin.line, f"the --hash values of {pin.name}=={pin.version} "
                                      f"have none in common with those at {first.file}:{first.line}"))
+        elif not admits(pin.specifier, first.version) or not admits(first.specifier, pin.version):
+            errors.append(InputError(pin.file, pin.line, f"{pin.text.strip()} and {first.text.strip()} at "
+                                     f"{first.file}:{first.line} admit no version in common"))
         else:
             kept[key(pin)] = _merged(first, pin)
     return tuple(kept.values()), tuple(errors)
@@ -61,6 +64,18 @@ def same_version(a: str, b: str) -> bool:
         return Version(a) == Version(b)
     except InvalidVersion:
         return a == b
+
+
+def admits(specifier: str, version: str) -> bool:
+    """`version` (a pin's exact one, "" for none) satisfies `specifier`, pre-release or not; True
+    for a specifier packaging cannot read (a `===` string that is no version is compared as
+    written)."""
+    if not version:
+        return True
+    try:
+        return SpecifierSet(specifier).contains(version, prereleases=True)
+    except InvalidSpecifier:
+        return True
 
 
 def _merged(first: Pin, other: Pin) -> Pin:

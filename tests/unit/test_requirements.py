@@ -337,6 +337,16 @@ def test_duplicates_with_disjoint_hashes_conflict():
         "/app/requirements.txt:1"]
 
 
+def test_a_pin_and_a_specifier_it_does_not_meet_conflict():
+    """`===1.0.*` is the literal string "1.0.*" (arbitrary equality): no version meets it and ==1.0."""
+    assert errors_of("Requests===1.0.*\nRequests==1.0 \n") == [
+        "/app/requirements.txt:2: Requests==1.0 and Requests===1.0.* at /app/requirements.txt:1 admit no "
+        "version in common"]
+    assert errors_of("foo!=1.0\nfoo==1.0\n") == [
+        "/app/requirements.txt:2: foo==1.0 and foo!=1.0 at /app/requirements.txt:1 admit no version in common"]
+    assert [p.version for p in parse("foo>=1.0\nfoo==2.0rc1\n").pins] == ["2.0rc1"]  # a pinned pre-release
+
+
 def test_different_markers_may_pin_different_versions():
     rs = parse('foo==1 ; sys_platform == "linux"\nfoo==2 ; sys_platform == "win32"\n')
     assert [p.version for p in rs.pins] == ["1", "2"]
