@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from ..errors import InputError, InputErrors, ResolutionError
+from ..inputs.pins import admits
 from ..inputs.requirements import Pin, RequirementSet, merge_pins, raise_errors
 from .index import parse_project_page, project_url, redact_url
 from .deps import MissingDependency, dependency_errors
@@ -235,18 +235,10 @@ def _constrained(pins: Sequence[Pin], constraints: Sequence[Pin], errors: list[I
     """The pins that every constraint of their name admits; an error for each one that does not."""
     kept = []
     for pin in pins:
-        bad = [c for c in constraints if c.name == pin.name and not _admits(c, pin.version)]
+        bad = [c for c in constraints if c.name == pin.name and not admits(c.specifier, pin.version)]
         for c in bad[:1]:
             errors.append(InputError(pin.file, pin.line, f"{pin.name}=={pin.version} conflicts with "
                                      f"the constraint '{c.text}' at {c.file}:{c.line}"))
         if not bad:
             kept.append(pin)
     return kept
-
-
-def _admits(constraint: Pin, version: str) -> bool:
-    try:
-        return SpecifierSet(constraint.specifier).contains(version, prereleases=True)
-    except InvalidSpecifier:
-        return True
-
