@@ -247,7 +247,11 @@ def _parse_html(text: str, page_url: str) -> tuple[Link, ...]:
 
 
 def _html_link(attrs: Mapping[str, str | None], text: str, base: str) -> Link:
-    url, fragment = urldefrag(urljoin(base, attrs["href"] or ""))
+    href = attrs["href"] or ""
+    if href.startswith(("https://", "http://")) and "/." not in href:  # as PyPI's: urljoin keeps it
+        url, _, fragment = href.partition("#")  # (urljoin took half of a reused page's parse)
+    else:
+        url, fragment = urldefrag(urljoin(base, href))
     filename = text or unquote(posixpath.basename(urlsplit(url).path))
     key = next((k for k in ("data-core-metadata", "data-dist-info-metadata") if k in attrs), None)
     metadata = False if key is None else _core_metadata(True if attrs[key] is None else attrs[key])

@@ -98,6 +98,21 @@ def test_html_without_base_resolves_against_the_page():
     assert links[0].url == "https://idx.example/packages/foo-1.0.tar.gz"
 
 
+@pytest.mark.parametrize("href", [
+    f"{FILES}/ab/cd/foo-1.0-py3-none-any.whl#sha256=ABCDEF",  # PyPI's: absolute, taken as it is
+    "https://idx.example/a/../files/foo-1.0.tar.gz#md5=0123",  # dot segments: joined
+    "http://idx.example/./foo-1.0.tar.gz",
+    "../files/foo-1.0.tar.gz#sha256=AA",  # relative: joined
+    "HTTPS://IDX.example/foo-1.0.tar.gz",
+])
+def test_a_link_is_the_url_urljoin_makes_of_its_href(href):
+    from urllib.parse import urldefrag, urljoin
+
+    (link,) = parse_project_page(f'<a href="{href}">foo-1.0.tar.gz</a>'.encode(), "https://idx.example/simple/foo/")
+    url, fragment = urldefrag(urljoin("https://idx.example/simple/foo/", href))
+    assert link.url == url and link.hashes == ((tuple(fragment.lower().split("=")),) if fragment else ())
+
+
 def test_html_with_a_charset():
     html = '<a href="f\u00e9-1.0.tar.gz">f\u00e9-1.0.tar.gz</a>'.encode("latin-1")
     links = parse_project_page(html, PAGE, "text/html; charset=ISO-8859-1")
