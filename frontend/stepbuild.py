@@ -10,8 +10,9 @@ import contextlib
 import dataclasses
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 from . import dockerfile, layerdefs, llb, lockstep, pagereuse, prebuild, preinstalled, stagemerge, stepwheels
 from .downloads import SecretDownloads
@@ -79,20 +80,14 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
     `on_base`: the layers may be merged onto the stage's FROM image (stagemerge.py), if the
     Dockerfile lets them go there; `whole`: with the rest of the stage as a DiffOp."""
     with phase(f"step {index}: stage and FROM solved"):
-        prefix = dockerfile.stage_prefix(text, step, *rewrites(earlier))
-        stage = solver.solve_dockerfile(*prefix, inputs, definitions(earlier), metadata(earlier))
-        base_df, base_target = dockerfile.stage_base(text, step)
-        base = solver.solve_dockerfile(base_df, base_target, inputs)
+        stage, base, probed = solve_stages(solver, text, step, inputs, earlier)
     base_state = llb.from_definition(base.definition)
     environment = lockstep.environment(solver, stage, step, name)
     if environment is None:
         return None
     with phase(f"step {index}: target probed"):
         new_env = layerdefs.venv_state(base_state, environment.path, stage.env) if environment.create else None
-        without = dockerfile.without_requirement_copies(prefix[0], step)  # a pin change leaves the probe cached
-        probed = stage if without is None else solver.solve_dockerfile(without, prefix[1], inputs,
-                                                                       definitions(earlier), metadata(earlier))
-        target = probe_target(solver, probed, environment.interpreter, new_env and (environment.path, new_env))
+        target = probe_target(solver, probed(), environment.interpreter, new_env and (environment.path, new_env))
     log.info("step %d (%s:%d): target %s", index, name, step.line, target.describe())
     if step.netrc is not None:  # every download of this step with the credentials of the secret
         solver = solver.with_downloads(SecretDownloads(base_state, target.base_interpreter, step.netrc,
@@ -108,6 +103,22 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
                                        definitions(earlier), metadata(earlier))
         return on_whole_stage(found, index, base, rest, merged)
     return on_stage_base(found, index, base, merged) if dockerfile.at_stage_start(text, step, found.hoist) else found
+
+
+def solve_stages(solver: Solver, text: str, step, inputs, earlier: Mapping[int, StepLayers]
+                 ) -> tuple[StageResult, StageResult, Callable[[], StageResult]]:
+    """The stage up to the step, its FROM image, and (a function giving it, or raising its error
+    when asked) the stage the target is probed on: without its last COPY of the requirement
+    files, so that a pin change leaves the probe cached. Solved side by side by the Dockerfile
+    frontend: three round trips of a rebuild at once."""
+    prefix = dockerfile.stage_prefix(text, step, *rewrites(earlier))
+    without = dockerfile.without_requirement_copies(prefix[0], step)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        stage = pool.submit(solver.solve_dockerfile, *prefix, inputs, definitions(earlier), metadata(earlier))
+        base = pool.submit(solver.solve_dockerfile, *dockerfile.stage_base(text, step), inputs)
+        probed = stage if without is None else pool.submit(solver.solve_dockerfile, without, prefix[1], inputs,
+                                                           definitions(earlier), metadata(earlier))
+    return stage.result(), base.result(), probed.result
 
 
 def step_layers(solver: Solver, text: str, name: str, step, index: int, inputs, stage: StageResult,

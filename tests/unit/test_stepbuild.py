@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from types import MappingProxyType
 
+import pytest
+
 from frontend import llb, stepbuild
+from frontend.dockerfile import find_install_steps
+from frontend.errors import InputError
 from frontend.plan import plan_layers
 from frontend.resolve.wheels import PackageChoice
+from frontend.solver import StageResult
 from frontend.target import TargetEnv
 
 SCHEME = {k: f"/opt/venv/{k}" for k in ("purelib", "platlib", "headers", "scripts", "data")}
@@ -54,3 +60,42 @@ def test_definitions_of_125_small_layers_in_shared_execs_fit_the_4_mib_message()
     states = stepbuild.package_layers(plan, BASE, TARGET, False, Solver(), None)
     total = sum(len(llb.marshal(state).SerializeToString()) for _, _, state in states)
     assert total < 3 << 20, total
+
+
+class Stages:
+    """A Dockerfile frontend that answers only once three solves are in flight at once."""
+
+    def __init__(self, fail_without: bool = False) -> None:
+        self.barrier = threading.Barrier(3, timeout=5)
+        self.fail_without, self.asked = fail_without, []
+
+    def solve_dockerfile(self, text: str, target: str, inputs, contexts=None, metadata=None) -> StageResult:
+        self.asked.append(text)
+        self.barrier.wait()  # BrokenBarrierError if they come one after the other
+        if self.fail_without and "WORKDIR" in text and "COPY requirements.txt" not in text:
+            raise InputError("Dockerfile", 4, "the stage without the requirements COPY failed")
+        return StageResult(text, None, {"config": {}})  # the ref: the text solved
+
+
+STAGES = """FROM localhost:5000/python:3.13-trixie
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+"""
+
+
+def test_the_stage_its_from_and_the_probes_stage_are_solved_side_by_side():
+    (step,) = find_install_steps(STAGES, "Dockerfile")
+    solver = Stages()
+    stage, base, probed = stepbuild.solve_stages(solver, STAGES, step, {}, {})
+    assert len(solver.asked) == 3
+    assert "COPY requirements.txt" in stage.ref_id and "WORKDIR" not in base.ref_id
+    assert "WORKDIR" in probed().ref_id and "COPY requirements.txt" not in probed().ref_id
+
+
+def test_an_error_of_the_probes_stage_comes_when_it_is_asked_for():
+    (step,) = find_install_steps(STAGES, "Dockerfile")
+    stage, base, probed = stepbuild.solve_stages(Stages(fail_without=True), STAGES, step, {}, {})
+    assert "COPY requirements.txt" in stage.ref_id  # the stage and its FROM come; the error waits
+    with pytest.raises(InputError, match="without the requirements COPY"):
+        probed()
