@@ -3,7 +3,9 @@
 Pages come as http sources, which the daemon fetches again on every build: 58 pins are 21 MB of
 pages, up to a second or more of each no-op or one-pin rebuild. For a step whose requirements are
 all pinned, the pages are first asked of one exec of netfetch.py (mode "reuse") in the stage's
-base image, on the step's network. Its cache key holds the current window of
+base image (its python3, found on its PATH), on the step's network. The exec fetches the pages of
+every project the step pins, whatever their markers: it needs nothing of the target's probe, and
+starts beside it (stepwheels.RequirementsAhead). Its cache key holds the current window of
 PYLAYERS_INDEX_MAX_AGE seconds (600 by default), so every build of that window gets the pages of
 its first build from BuildKit's cache, without a request. A reused page is used only if:
 
@@ -23,6 +25,7 @@ their sha256 and need no window. The exec also groups an HTML page's anchors by 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -48,43 +51,77 @@ _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 _FORBIDS = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\b", re.IGNORECASE)
 
 
+# The base image's python3 (or python), found on its PATH: the exec does not wait for the probe.
+# Without one, or with one that cannot run netfetch.py (too old), it still ends well, with no
+# pages: the window keeps that answer (a failed exec would run again in every build, and show as
+# an error in the build's output), and each build fetches its own pages.
+_FIND_PYTHON = r"""
+for py in python3 python; do
+  if command -v "$py" >/dev/null 2>&1; then
+    "$py" "$@" && exit 0
+    echo "pylayers: $py of the base image could not fetch index pages for the window (status $?)" >&2
+    exit 0
+  fi
+done
+echo "pylayers: no python3 on the PATH of the base image to fetch index pages for the window with" >&2
+"""
+
+
 @dataclass(frozen=True)
 class PageWindow:
-    """Where and until when pages are reused: the exec runs `python` of `base` on `network`."""
+    """Where and until when pages are reused: the exec runs the python3 of `base` found on `path`,
+    on `network`, and fetches `urls` (set by with_urls)."""
 
     base: "llb.State"
-    python: str
+    path: str  # the PATH the exec looks for python3 on
     network: str | None
     max_age: int  # seconds
     now: float
     proxies: tuple[str, ...] = ()  # the build's proxy arguments, NAME=value, for the exec's urllib
+    urls: tuple[str, ...] = ()  # the pages the window's exec fetches
 
     @property
     def start(self) -> int:
         return int(self.now // self.max_age * self.max_age)
 
-    def state(self, urls: Sequence[str]) -> "llb.State":
-        listed = json.dumps([[url, "", page_name(url)] for url in urls])
+    def with_urls(self, urls: Sequence[str]) -> "PageWindow | None":
+        """This window fetching `urls`; None if there are none, or if one is on the daemon's
+        loopback, which the exec's network does not reach (unless it is "host")."""
+        return dataclasses.replace(self, urls=tuple(urls)) if urls and reachable(self, urls) else None
+
+    def state(self) -> "llb.State":
+        listed = json.dumps([[url, "", page_name(url)] for url in self.urls])
         start = datetime.fromtimestamp(self.start, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         mounts = (llb.Mount(OUT_DIR, llb.scratch()), llb.Mount(SCRIPT_DIR, script_state(), readonly=True))
-        run = self.base.run(args=(self.python, f"{SCRIPT_DIR}/netfetch.py", "", "", OUT_DIR, "reuse", listed),
-                            env=(*INSTALL_ENV, *self.proxies, f"PYLAYERS_PAGES_WINDOW={start}+{self.max_age}s"),
+        env = (f"PATH={self.path}", *(e for e in INSTALL_ENV if not e.startswith("PATH=")), *self.proxies,
+               f"PYLAYERS_PAGES_WINDOW={start}+{self.max_age}s")
+        run = self.base.run(args=("/bin/sh", "-c", _FIND_PYTHON, "pylayers-pages", f"{SCRIPT_DIR}/netfetch.py",
+                                  "", "", OUT_DIR, "reuse", listed),
+                            env=env,
                             cwd="/",
                             network=self.network, readonly_root=True, mounts=mounts,
-                            name=f"pylayers: {len(urls)} index pages, reused by the builds of {self.max_age} s "
-                                 f"from {start}")
+                            name=f"pylayers: {len(self.urls)} index pages, reused by the builds of "
+                                 f"{self.max_age} s from {start}")
         return run.mount_output(OUT_DIR)
 
 
-def window(solver: Solver, base: "llb.State", python: str, network: str | None,
+def window(solver: Solver, base: "llb.State", base_env: Sequence[str], network: str | None,
            now: Callable[[], float] = time.time) -> PageWindow | None:
-    """The step's window, or None when pages are not reused (turned off, or a netrc secret)."""
+    """The step's window (its URLs not set yet), or None when pages are not reused (turned off,
+    or a netrc secret); `base_env`: the base image's environment, whose PATH finds its python3."""
     max_age = solver.config.index_max_age
     if max_age <= 0 or "no-cache" in solver.config.opts or solver.downloads.reports_failures:
         return None
     args = solver.config.build_args
     proxies = tuple(f"{k}={args[k]}" for k in PROXY_ARGS if args.get(k))
-    return PageWindow(base, python, network, max_age, now(), proxies)
+    path = next(e[5:] for e in (*base_env, *INSTALL_ENV) if e.startswith("PATH="))
+    return PageWindow(base, path, network, max_age, now(), proxies)
+
+
+def reachable(pages: PageWindow, urls: Sequence[str]) -> bool:
+    """Whether the window's exec reaches `urls`: its network has a loopback of its own, unless it
+    is the host's."""
+    return pages.network == "host" or not any(urlsplit(url).hostname in LOOPBACK for url in urls)
 
 
 def reused_pages(solver: Solver, pages: PageWindow, urls: Sequence[str],
@@ -93,10 +130,10 @@ def reused_pages(solver: Solver, pages: PageWindow, urls: Sequence[str],
     fetched the usual way; None if none of them came. With the `spellings` of the version pinned
     from each page, a reused HTML page is its head and the anchors of that version (and of files
     whose version their name does not tell), not all its anchors."""
-    if not urls or (pages.network != "host" and any(urlsplit(url).hostname in LOOPBACK for url in urls)):
-        return None  # the exec's network has a loopback of its own
+    if not urls or not reachable(pages, urls):
+        return None
     try:
-        ref = solver.solve_state(pages.state(urls))
+        ref = solver.solve_state(pages.state())
         found = json.loads(solver.read(ref, "/" + REUSE_INDEX))
         if not isinstance(found, dict):
             raise ValueError(f"{REUSE_INDEX} is not an object")

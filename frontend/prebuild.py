@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Generic, Hashable, Sequence, TypeVar
 
@@ -67,6 +68,26 @@ def prebuild(solver, layers: Sequence[tuple[int, object]]) -> None:
         list(pool.map(build, batches(layers)))
     if failed:
         log.info("building the layers in turn stopped: %s", failed[0])
+
+
+class Warm:
+    """A state built in a thread while the frontend goes on, so that it waits in BuildKit's cache
+    for the layers that mount it (the installer, compiled while the wheels are chosen and
+    checked). A failure is left for those layers' solve to report."""
+
+    def __init__(self, solver, state) -> None:
+        self._thread = threading.Thread(target=self._build, args=(solver, state), daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _build(solver, state) -> None:
+        try:
+            solver.build_state(state)
+        except FrontendError as exc:
+            log.info("building ahead stopped: %s", exc)
+
+    def wait(self) -> None:
+        self._thread.join()
 
 
 T = TypeVar("T")

@@ -85,6 +85,9 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
     environment = lockstep.environment(solver, stage, step, name)
     if environment is None:
         return None
+    pages = None if step.lock or step.netrc is not None else pagereuse.window(solver, base_state, base.env,
+                                                                               step.network)
+    read = None if step.lock else stepwheels.RequirementsAhead(solver, stage, step, name, text, pages)
     with phase(f"step {index}: target probed"):
         new_env = layerdefs.venv_state(base_state, environment.path, stage.env) if environment.create else None
         target = probe_target(solver, probed(), environment.interpreter, new_env and (environment.path, new_env))
@@ -94,7 +97,12 @@ def build_step(solver: Solver, text: str, name: str, step, index: int, inputs,
                                                        step.network))
     below = ([(f"pylayers-{index}-env", f"the environment {environment.path}",
                layerdefs.at_path(new_env, environment.path))] if new_env is not None else [])
-    found, layers = step_layers(solver, text, name, step, index, inputs, stage, base, target, below)
+    installer = prebuild.Warm(solver, layerdefs.installer_state(base_state, target.base_interpreter))
+    try:  # the installer compiled while the wheels are chosen, fetched and checked (a cold build)
+        found, layers = step_layers(solver, text, name, step, index, inputs, stage, base, target, below,
+                                    pages, read)
+    finally:
+        installer.wait()
     if not (on_base and not found.removal and stagemerge.usable(base.image_config)):
         return found
     merged = [(label, state) for _, label, state in layers]
@@ -122,9 +130,11 @@ def solve_stages(solver: Solver, text: str, step, inputs, earlier: Mapping[int, 
 
 
 def step_layers(solver: Solver, text: str, name: str, step, index: int, inputs, stage: StageResult,
-                base: StageResult, target: TargetEnv, below: list) -> tuple[StepLayers, list]:
+                base: StageResult, target: TargetEnv, below: list, pages: pagereuse.PageWindow | None,
+                read: stepwheels.RequirementsAhead | None) -> tuple[StepLayers, list]:
     """The step's layers as COPY contexts, and their (context, label, state): `below` (a new
-    environment), the packages' and the project's."""
+    environment), the packages' and the project's; `pages`, `read`: the window of index pages
+    and the requirement files read before the probe (none for a lock file)."""
     base_state = llb.from_definition(base.definition)
     sdists = SdistBuilds(solver, lambda: solver.solve_dockerfile(*dockerfile.build_env_prefix(text, step), inputs),
                          step.network, stage)
@@ -152,9 +162,8 @@ def step_layers(solver: Solver, text: str, name: str, step, index: int, inputs, 
 
     with phase(f"step {index}: wheels chosen"):
         locked = lockstep.locked_wheels(solver, stage, step, name, target) if step.lock else None
-        pages = pagereuse.window(solver, base_state, target.base_interpreter, step.network)
         packages = locked.packages if locked else stepwheels.requirement_wheels(
-            solver, stage, step, name, target, text, sdists, early, pages, handoff)
+            solver, stage, step, name, target, text, sdists, early, pages, handoff, read and read.sets())
     plan, solver, states = ahead.result(packages)
     total = len(plan.layers) + bool(locked and locked.project)
     layers = [*below, *states, *project_layer(stage, base_state, target, locked, f"pylayers-{index}-project", total)]

@@ -6,6 +6,7 @@ solver.
 
 from __future__ import annotations
 
+import logging
 import posixpath
 import threading
 from dataclasses import dataclass, field
@@ -16,26 +17,30 @@ from .dockerfile.args import step_args
 from .errors import FrontendError, GatewayError, InputError
 from .inputs.requirements import RequirementSet, parse_requirements
 from .localpkgs import LocalPackages, build_locals
-from .resolve.steps import choose_wheels
+from .resolve.steps import all_pinned, choose_wheels, window_urls
 from .resolve.wheels import PackageChoice
 from .sdists import SdistBuilds
 from .solver import Solver, StageResult
 from .target import TargetEnv
 
+log = logging.getLogger("pylayers")
+
 
 def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, target: TargetEnv, text: str,
                        sdists: SdistBuilds | None = None, early=None, pages: pagereuse.PageWindow | None = None,
-                       known_metadata=None):
+                       known_metadata=None, sets: tuple[RequirementSet, ...] | None = None):
     """The step's packages; `early(packages)` is called with what they will be, if all are pinned,
     before their dependencies are checked (which may still fail or add packages; `known_metadata`,
     a MetadataHandoff, may have the METADATA). All pinned, the index pages may be those of `pages`
-    (pagereuse.py)."""
-    env = {**step_args(text, step, solver.config.build_args), **_env_map(stage.env)}  # a RUN's environment
-    sets = read_requirements(solver, stage, step, name, env)
+    (pagereuse.py). `sets`: the requirement files, if read already (RequirementsAhead)."""
+    env = requirement_env(solver, stage, step, text)
+    sets = read_requirements(solver, stage, step, name, env) if sets is None else sets
     local = build_locals(sdists, stage.workdir, sets, target.markers) if sdists else LocalPackages((), ())
-    if local.choices and not any(s.pins for s in local.requirement_sets(sets)):
+    chosen_sets = local.requirement_sets(sets)
+    if local.choices and not any(s.pins for s in chosen_sets):
         return local.choices
-    chosen = choose_wheels(solver.fetch_pages, local.requirement_sets(sets), step.options, target, env,
+    pages = pages and pages.with_urls(window_urls(chosen_sets, step.options, env))
+    chosen = choose_wheels(solver.fetch_pages, chosen_sets, step.options, target, env,
                            fetch_files=solver.fetch_files, wheel_metadata=solver.wheel_metadata,
                            sdist_metadata=sdists and sdists.metadata,
                            early=early and (lambda chosen: early((*chosen, *local.choices))),
@@ -43,6 +48,51 @@ def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, targ
                                                                                             spellings)),
                            known_metadata=known_metadata)
     return (*chosen, *local.choices)
+
+
+def requirement_env(solver: Solver, stage: StageResult, step, text: str) -> dict[str, str]:
+    """The environment the step's RUN would have: its build arguments and the stage's ENV."""
+    return {**step_args(text, step, solver.config.build_args), **_env_map(stage.env)}
+
+
+class RequirementsAhead:
+    """The step's requirement files read, and the pages of a window (pagereuse.py) fetched, in a
+    thread started before the target is probed: neither needs the probe. On a cold build or in a
+    new window the pages' exec then runs beside the probe's instead of after it. The window is
+    the one requirement_wheels asks later (the same URLs, the same cache key): it finds the
+    pages in BuildKit's cache, or joins their exec still running. `sets()` is what
+    read_requirements gives, or raises."""
+
+    def __init__(self, solver: Solver, stage: StageResult, step, name: str, text: str,
+                 pages: pagereuse.PageWindow | None) -> None:
+        self._sets: tuple[RequirementSet, ...] = ()
+        self._error: BaseException | None = None
+        # a daemon: a build that fails before it needs the sets does not wait for the pages
+        self._thread = threading.Thread(target=self._read, args=(solver, stage, step, name, text, pages),
+                                        daemon=True)
+        self._thread.start()
+
+    def _read(self, solver: Solver, stage: StageResult, step, name: str, text: str,
+              pages: pagereuse.PageWindow | None) -> None:
+        try:
+            env = requirement_env(solver, stage, step, text)
+            self._sets = read_requirements(solver, stage, step, name, env)
+        except BaseException as exc:  # raised by sets(), where the files were read before
+            self._error = exc
+            return
+        window = pages and all_pinned(self._sets) and pages.with_urls(window_urls(self._sets, step.options, env))
+        if window:
+            try:
+                solver.build_state(window.state())
+            except FrontendError as exc:  # requirement_wheels meets it again, and fetches the pages itself
+                log.info("index pages: the window's exec failed ahead of the probe: %s", exc)
+
+    def sets(self) -> tuple[RequirementSet, ...]:
+        """The requirement files, once the pages' exec (if any) is done."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._sets
 
 
 def read_requirements(solver: Solver, stage: StageResult, step, name: str,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Callable, Iterable, Mapping, Protocol, Sequence
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from ..errors import InputError, InputErrors, ResolutionError
@@ -201,6 +202,24 @@ def index_urls(options: InstallOptions, requirement_sets: Sequence[RequirementSe
     for url in (primary, *extras):
         unique.setdefault(url.rstrip("/") + "/", url)
     return tuple(unique.values())
+
+
+def window_urls(requirement_sets: Sequence[RequirementSet], options: InstallOptions,
+                env: Mapping[str, str] | Iterable[str]) -> tuple[str, ...]:
+    """The index pages of every project the sets pin to a version (markers not evaluated: this
+    needs no target), sorted: what a window of reused pages fetches (pagereuse.py). Nothing with
+    --find-links or --no-index, where pages are not reused."""
+    if any(s.find_links or s.no_index for s in requirement_sets):
+        return ()
+    indexes = index_urls(options, requirement_sets, environment(env))
+    names = sorted({canonicalize_name(p.name) for s in requirement_sets for p in s.pins if p.version and not p.url})
+    return tuple(project_url(i, name) for name in names for i in indexes)
+
+
+def all_pinned(requirement_sets: Sequence[RequirementSet]) -> bool:
+    """Every requirement of the sets pinned to a version, none a URL or a local project."""
+    return all(p.version and not p.url for s in requirement_sets for p in s.pins) \
+        and not any(s.locals for s in requirement_sets)
 
 
 def fetch_pages(fetch_all: FetchAll | ReusedPages, urls: Sequence[Sequence[str]]

@@ -14,6 +14,7 @@ import pytest
 
 from .conftest import BASE_313, FRONTEND, buildx, one_page_window, run
 from .localindex import serve
+from .progress import vertices
 
 WINDOW = 86400  # one window for the whole test: builds a day apart would be in two
 CHECK = "import tinywheel, otherwheel; print(tinywheel.VERSION, otherwheel.VERSION)"
@@ -66,3 +67,49 @@ def test_a_rebuild_asks_for_no_page_and_a_version_published_since_is_still_found
     since = len(server.requests)
     build(workdir, f"{image_name}:4", "--build-arg", "PYLAYERS_INDEX_MAX_AGE=0")
     assert pages_asked(server, since) == ["/simple/otherwheel/", "/simple/tinywheel/"]
+
+
+def test_the_window_fetches_the_pages_of_pins_the_target_leaves_out(index, workdir, image_name):
+    """The window's exec starts beside the probe, before the markers can be evaluated: it fetches
+    the page of a pin for another platform too, and a rebuild still asks for no page."""
+    idx, server, _ = index
+    window = one_page_window(WINDOW)
+    context(workdir, idx, "1.0")
+    (workdir / "requirements.txt").write_text("tinywheel==1.0\notherwheel==1.0\n"
+                                              "winwheel==1.0 ; sys_platform == 'win32'\n")
+    build(workdir, f"{image_name}:1", *window)
+    assert pages_asked(server, 0) == ["/simple/otherwheel/", "/simple/tinywheel/", "/simple/winwheel/"]
+    since = len(server.requests)
+    (workdir / "Dockerfile").write_text((workdir / "Dockerfile").read_text() + "ENV REBUILT=1\n")
+    build(workdir, f"{image_name}:2", *window)
+    assert pages_asked(server, since) == []
+
+
+@pytest.mark.parametrize("python", [
+    "",  # none on the PATH: the venv's python3 stays, off the PATH; /usr/bin's goes
+    "printf '#!/bin/sh\\nexit 3\\n' > /usr/local/bin/python3 && chmod +x /usr/local/bin/python3 && ",  # too old
+], ids=["no-python3", "a-python3-that-fails"])
+def test_without_a_python_for_the_window_the_pages_come_the_usual_way(
+        python, index, workdir, image_name, docker_client):
+    """The window's exec runs the python3 on the base image's PATH; without one that runs
+    netfetch.py it ends with no pages (kept for the window, not an error), and every build
+    fetches its pages itself."""
+    idx, server, _ = index
+    window = one_page_window(WINDOW)
+    context(workdir, idx, "1.0")
+    (workdir / "Dockerfile").write_text(
+        f"# syntax={FRONTEND}\nFROM {BASE_313} AS nopy\n"
+        f"RUN {python}ln -sf /usr/bin/python3.13 /opt/venv/bin/python3 && rm /usr/bin/python3\n"
+        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nFROM nopy\n"
+        f"COPY requirements.txt .\nRUN --network=host /opt/venv/bin/pip install --index-url {idx.url} "
+        "-r requirements.txt\n")
+    for attempt in (1, 2):
+        since = len(server.requests)
+        result = build(workdir, f"{image_name}:{attempt}", *window)
+        assert pages_asked(server, since) == ["/simple/otherwheel/", "/simple/tinywheel/"]
+        (exec_,) = [v for v in vertices(result.output) if "index pages, reused by the builds" in v.name]
+        assert exec_.ran if attempt == 1 else exec_.cached  # its empty answer kept for the window
+        if attempt == 1:
+            said = "could not fetch index pages for the window (status 3)" if python else "no python3 on the PATH"
+            assert said in result.output
+    assert run(docker_client, f"{image_name}:2", "/opt/venv/bin/python", "-c", CHECK).split() == ["1.0", "1.0"]

@@ -31,9 +31,10 @@ def test_a_page_is_used_only_if_it_came_and_its_index_allows_it(answer, usable):
     assert pagereuse.usable(answer, NOW) is usable
 
 
-def window(now: float = NOW, network: str | None = None, max_age: int = 600) -> pagereuse.PageWindow:
-    return pagereuse.PageWindow(llb.image("localhost:5000/python:3.13-trixie"), "/usr/bin/python3", network,
-                                max_age, now)
+def window(now: float = NOW, network: str | None = None, max_age: int = 600,
+           urls: tuple[str, ...] = (PAGE, "https://pypi.org/simple/idna/")) -> pagereuse.PageWindow:
+    return pagereuse.PageWindow(llb.image("localhost:5000/python:3.13-trixie"), "/usr/bin:/bin", network,
+                                max_age, now, urls=urls)
 
 
 def digest(state) -> bytes:
@@ -41,11 +42,35 @@ def digest(state) -> bytes:
 
 
 def test_the_exec_is_the_same_within_a_window_and_another_in_the_next():
-    urls = [PAGE, "https://pypi.org/simple/idna/"]
-    assert digest(window(NOW).state(urls)) == digest(window(NOW + 599).state(urls))
-    assert digest(window(NOW).state(urls)) != digest(window(NOW + 600).state(urls))
-    assert digest(window(NOW).state(urls)) != digest(window(NOW).state(urls[:1]))
+    assert digest(window(NOW).state()) == digest(window(NOW + 599).state())
+    assert digest(window(NOW).state()) != digest(window(NOW + 600).state())
+    assert digest(window(NOW).state()) != digest(window(NOW, urls=(PAGE,)).state())
     assert window(NOW + 599).start == NOW
+
+
+def exec_op(state):
+    from frontend._pb import ops_pb2
+
+    for raw in getattr(llb.marshal(state), "def"):
+        op = ops_pb2.Op.FromString(raw)
+        if op.HasField("exec"):
+            return op.exec
+
+
+def test_the_exec_finds_the_base_images_python_on_its_path_without_the_probe():
+    solver = FakeSolver({})
+    base_env = ("LANG=C.UTF-8", "PATH=/opt/python/bin:/usr/bin:/bin")
+    run = exec_op(pagereuse.window(solver, llb.scratch(), base_env, None, now=lambda: NOW).with_urls([PAGE]).state())
+    assert run.meta.args[:2] == ["/bin/sh", "-c"] and "command -v" in run.meta.args[2]
+    assert "PATH=/opt/python/bin:/usr/bin:/bin" in run.meta.env
+    run = exec_op(pagereuse.window(solver, llb.scratch(), (), None, now=lambda: NOW).with_urls([PAGE]).state())
+    assert "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" in run.meta.env  # no PATH: the usual
+
+
+def test_a_window_without_pages_or_with_a_loopback_index_off_the_host_network_is_none():
+    loopback = "http://127.0.0.1:8080/simple/six/"
+    assert window().with_urls([]) is None and window().with_urls([PAGE, loopback]) is None
+    assert window(network="host").with_urls([PAGE, loopback]).urls == (PAGE, loopback)
 
 
 class FakeSolver:
@@ -146,7 +171,7 @@ def test_a_loopback_index_is_asked_only_on_the_host_network():
     (FakeSolver({}, secret=True), False),  # pages with a netrc secret run on every build
 ])
 def test_reuse_is_on_unless_turned_off_or_with_credentials(solver, on):
-    found = pagereuse.window(solver, llb.scratch(), "/usr/bin/python3", None, now=lambda: NOW)
+    found = pagereuse.window(solver, llb.scratch(), (), None, now=lambda: NOW)
     assert (found is not None) is on
     if on:
         assert (found.max_age, found.now) == (600, NOW)
@@ -155,9 +180,9 @@ def test_reuse_is_on_unless_turned_off_or_with_credentials(solver, on):
 def test_the_exec_goes_through_the_builds_proxy_like_a_run():
     solver = FakeSolver({})
     solver.config.build_args = {"HTTPS_PROXY": "http://proxy.corp:3128", "no_proxy": "localhost", "FOO": "bar"}
-    found = pagereuse.window(solver, llb.scratch(), "/usr/bin/python3", None, now=lambda: NOW)
+    found = pagereuse.window(solver, llb.scratch(), (), None, now=lambda: NOW)
     assert found.proxies == ("HTTPS_PROXY=http://proxy.corp:3128", "no_proxy=localhost")
-    definition = llb.marshal(found.state([PAGE])).SerializeToString()
+    definition = llb.marshal(found.with_urls([PAGE]).state()).SerializeToString()
     assert b"HTTPS_PROXY=http://proxy.corp:3128" in definition and b"FOO=bar" not in definition
 
 

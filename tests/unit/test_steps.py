@@ -10,7 +10,8 @@ from packaging.markers import default_environment
 
 from frontend.errors import InputError, InputErrors, ResolutionError
 from frontend.inputs.requirements import Pin, RequirementSet, parse_requirements
-from frontend.resolve.steps import DEFAULT_INDEX_URL, choose_wheels, environment, index_urls
+from frontend.resolve.steps import (DEFAULT_INDEX_URL, all_pinned, choose_wheels, environment, index_urls,
+                                   window_urls)
 from frontend.resolve.wheels import PackageChoice
 
 PYPI = "https://pypi.org/simple/"
@@ -142,6 +143,32 @@ def test_index_precedence():
     assert index_urls(Options(), sets[1:], env) == (
         "https://env/simple", "https://file-extra/simple/", "https://e1/", "https://e2/")
     assert index_urls(Options(extra_index_urls=(PYPI,)), (), {}) == (DEFAULT_INDEX_URL,)
+
+
+def test_a_windows_pages_are_every_pinned_project_on_every_index_whatever_the_markers():
+    """The window's exec starts before the probe: it fetches the pages of pins the target's
+    markers may leave out, and so every page choose_wheels then asks the window for."""
+    files = {REQ: "Flask==3.1.3\nmarkupsafe==3.0.2\npywin32==308 ; sys_platform == 'win32'\nMarkupSafe==3.0.2\n"}
+    env = {"PIP_EXTRA_INDEX_URL": "https://extra/simple"}
+    asked: list[list[str]] = []
+
+    def reused(urls, spellings):
+        asked.append(list(urls))
+        return None  # not reused: the pages come from the index
+
+    choose_wheels(Index(PAGES), reqs(files), Options(), Target(), env, reused=reused)
+    urls = window_urls(reqs(files), Options(), env)
+    assert urls == (f"{PYPI}flask/", "https://extra/simple/flask/", f"{PYPI}markupsafe/",
+                    "https://extra/simple/markupsafe/", f"{PYPI}pywin32/", "https://extra/simple/pywin32/")
+    assert set(asked[0]) <= set(urls) and f"{PYPI}pywin32/" not in asked[0]
+    assert all_pinned(reqs(files))
+
+
+def test_no_window_pages_with_find_links_or_no_index_and_unpinned_lines_are_left_out():
+    assert window_urls(reqs({REQ: "--find-links https://links/\nsix==1.17.0\n"}), Options(), {}) == ()
+    assert window_urls(reqs({REQ: "--no-index\nsix==1.17.0\n"}), Options(), {}) == ()
+    sets = reqs({REQ: "six==1.17.0\nidna>=3\n"})
+    assert window_urls(sets, Options(), {}) == (f"{PYPI}six/",) and not all_pinned(sets)
 
 
 def test_environment_accepts_an_image_config_env_list():
