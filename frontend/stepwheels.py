@@ -10,7 +10,7 @@ import logging
 import posixpath
 import threading
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from . import layerdefs, overlaps, pagereuse
 from .dockerfile.args import step_args
@@ -39,7 +39,7 @@ def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, targ
     chosen_sets = local.requirement_sets(sets)
     if local.choices and not any(s.pins for s in chosen_sets):
         return local.choices
-    pages = pages and pages.with_urls(window_urls(chosen_sets, step.options, env))
+    pages = step_window(pages, chosen_sets, step, env)
     chosen = choose_wheels(solver.fetch_pages, chosen_sets, step.options, target, env,
                            fetch_files=solver.fetch_files, wheel_metadata=solver.wheel_metadata,
                            sdist_metadata=sdists and sdists.metadata,
@@ -48,6 +48,13 @@ def requirement_wheels(solver: Solver, stage: StageResult, step, name: str, targ
                                                                                             spellings)),
                            known_metadata=known_metadata)
     return (*chosen, *local.choices)
+
+
+def step_window(pages: pagereuse.PageWindow | None, sets: Sequence[RequirementSet], step,
+                env: Mapping[str, str]) -> pagereuse.PageWindow | None:
+    """The window fetching the pages of every project `sets` pin: one function for
+    RequirementsAhead and requirement_wheels, so that both ask the same exec."""
+    return pages and pages.with_urls(window_urls(sets, step.options, env))
 
 
 def requirement_env(solver: Solver, stage: StageResult, step, text: str) -> dict[str, str]:
@@ -80,7 +87,7 @@ class RequirementsAhead:
         except BaseException as exc:  # raised by sets(), where the files were read before
             self._error = exc
             return
-        window = pages and all_pinned(self._sets) and pages.with_urls(window_urls(self._sets, step.options, env))
+        window = all_pinned(self._sets) and step_window(pages, self._sets, step, env)
         if window:
             try:
                 solver.build_state(window.state())
