@@ -43,6 +43,7 @@ class Config:
     fetch_timeout: float = DEFAULT_FETCH_TIMEOUT
     index_max_age: int = DEFAULT_INDEX_MAX_AGE  # PYLAYERS_INDEX_MAX_AGE: seconds pages are reused, 0: never
     exec_groups: int | None = None  # PYLAYERS_EXEC_GROUPS: the fewest execs small layers share, 0: none
+    bytecode_cache: bool = True  # PYLAYERS_BYTECODE_CACHE=0: install execs without the bytecode cache mount
 
     @property
     def platform(self) -> str:
@@ -137,6 +138,7 @@ def from_opts(opts: Mapping[str, str]) -> Config:
                                DEFAULT_FETCH_TIMEOUT),
         index_max_age=_max_age(build_args.get("PYLAYERS_INDEX_MAX_AGE", "")),
         exec_groups=_exec_groups(build_args.get("PYLAYERS_EXEC_GROUPS", "")),
+        bytecode_cache=not _falsy(build_args.get("PYLAYERS_BYTECODE_CACHE", "")),
     )
 
 

@@ -96,30 +96,41 @@ def project_wheel_state(stage: "llb.State", env: tuple[str, ...], project_dir: s
     return run.mount_output("/pylayers-wheel")
 
 
-def project_layer_state(base: "llb.State", wheel_dir: "llb.State", target: TargetEnv, label: str):
+def project_layer_state(base: "llb.State", wheel_dir: "llb.State", target: TargetEnv, label: str,
+                        bytecode_cache: bool = True):
     """The project's layer: its wheel (whatever its file name) installed like a package's."""
     args = ("/bin/sh", "-c", 'exec "$@" /wheels/project/*.whl', "pylayers-install",
-            *_installer_args(target))
+            *_installer_args(target, bytecode_cache=bytecode_cache))
     (layer,) = _install_exec(base, target, ("/out",), (llb.Mount("/wheels/project", wheel_dir, readonly=True),),
-                             args, f"pylayers {label} (project)")
+                             args, f"pylayers {label} (project)", bytecode_cache)
     return layer
 
 
 def _install_exec(base: "llb.State", target: TargetEnv, outs: Sequence[str], wheels: Sequence["llb.Mount"],
-                  args: Sequence[str], name: str) -> tuple["llb.State", ...]:
+                  args: Sequence[str], name: str, bytecode_cache: bool = True) -> tuple["llb.State", ...]:
     """An exec of the installer on `base`, without network, read-only but for an empty mount at
-    each of `outs`: their states, in that order."""
+    each of `outs` (and the bytecode cache): their states, in that order."""
     mounts = (*(llb.Mount(out, llb.scratch()) for out in outs),
-              llb.Mount("/pylayers", installer_state(base, target.base_interpreter), readonly=True), *wheels)
+              llb.Mount("/pylayers", installer_state(base, target.base_interpreter), readonly=True),
+              *((llb.Mount(BYTECODE_DIR, cache_id=BYTECODE_CACHE),) if bytecode_cache else ()), *wheels)
     run = base.run(args=args, env=INSTALL_ENV, cwd="/", network="none", readonly_root=True, mounts=mounts,
                    name=name)
     return tuple(run.mount_output(out) for out in outs)
 
 
-def _installer_args(target: TargetEnv, dest: str | None = "/out") -> tuple[str, ...]:
+# Compiled modules kept across builds (installer/pyccache.py): a group's exec that runs again for
+# one changed layer takes the other layers' bytecode from there (the same bytes as compiling).
+# A BuildKit cache mount: never part of a cache key or an output; a fresh builder has it empty.
+# Like any cache mount (pip's, uv's) it is shared by every build of the builder under its id:
+# PYLAYERS_BYTECODE_CACHE=0 turns it off where builds that are not trusted share a builder.
+BYTECODE_DIR = "/pylayers-bytecode"
+BYTECODE_CACHE = "pylayers-bytecode"
+
+
+def _installer_args(target: TargetEnv, dest: str | None = "/out", bytecode_cache: bool = True) -> tuple[str, ...]:
     return (target.base_interpreter, "/pylayers", *(("--dest", dest) if dest else ()),
             "--scheme-json", json.dumps(dict(target.scheme), sort_keys=True),
-            "--interpreter", target.interpreter)
+            "--interpreter", target.interpreter, *(("--bytecode-cache", BYTECODE_DIR) if bytecode_cache else ()))
 
 
 # The zipapp unpacked and its modules compiled by the FROM image's Python (hash-based .pyc naming
@@ -262,27 +273,29 @@ def overlap_state(base: "llb.State", packages: Sequence[PackageChoice], target: 
     return run.mount_output(OVERLAP_DIR)
 
 
-def layer_state(base: "llb.State", layer: Layer, target: TargetEnv, step: str, downloads=None, sdists=None):
+def layer_state(base: "llb.State", layer: Layer, target: TargetEnv, step: str, downloads=None, sdists=None,
+                bytecode_cache: bool = True):
     """The state of one package layer: only the files the wheel(s) install."""
     wheel_list, wheels = wheel_mounts(layer.packages, downloads, sdists)
-    (state,) = _install_exec(base, target, ("/out",), wheel_list, (*_installer_args(target), *wheels),
-                             f"pylayers {step} {layer.label} ({_tags(layer)})")
+    (state,) = _install_exec(base, target, ("/out",), wheel_list,
+                             (*_installer_args(target, bytecode_cache=bytecode_cache), *wheels),
+                             f"pylayers {step} {layer.label} ({_tags(layer)})", bytecode_cache)
     return state
 
 
 def group_states(base: "llb.State", layers: Sequence[Layer], target: TargetEnv, steps: Sequence[str],
-                 downloads=None, sdists=None) -> tuple["llb.State", ...]:
+                 downloads=None, sdists=None, bytecode_cache: bool = True) -> tuple["llb.State", ...]:
     """The states of `layers` installed by one exec, each into its own output (/out/<k>): the
     same files as layer_state gives each. One layer: layer_state itself (the same LLB)."""
     if len(layers) == 1:
-        return (layer_state(base, layers[0], target, steps[0], downloads, sdists),)
+        return (layer_state(base, layers[0], target, steps[0], downloads, sdists, bytecode_cache),)
     wheel_list, wheels = wheel_mounts([p for layer in layers for p in layer.packages], downloads, sdists)
     outs = [f"/out/{k}" for k in range(len(layers))]
-    args, taken = list(_installer_args(target, dest=None)), iter(wheels)
+    args, taken = list(_installer_args(target, dest=None, bytecode_cache=bytecode_cache)), iter(wheels)
     for out, layer in zip(outs, layers):
         args += ["--layer", out, *(next(taken) for _ in layer.packages)]
     name = f"pylayers {'; '.join(f'{s} {layer.label}' for s, layer in zip(steps, layers))} (one exec, a layer each)"
-    return _install_exec(base, target, outs, wheel_list, args, name)
+    return _install_exec(base, target, outs, wheel_list, args, name, bytecode_cache)
 
 
 def _tags(layer: Layer) -> str:

@@ -166,7 +166,8 @@ def step_layers(solver: Solver, text: str, name: str, step, index: int, inputs, 
             solver, stage, step, name, target, text, sdists, early, pages, handoff, read and read.sets())
     plan, solver, states = ahead.result(packages)
     total = len(plan.layers) + bool(locked and locked.project)
-    layers = [*below, *states, *project_layer(stage, base_state, target, locked, f"pylayers-{index}-project", total)]
+    layers = [*below, *states, *project_layer(stage, base_state, target, locked, f"pylayers-{index}-project", total,
+                                              solver.config.bytecode_cache)]
     removal = preinstalled.removal_run(target.interpreter, preinstalled.replaced(target.installed, packages))
     hoist = None if removal else dockerfile.hoist_point(text, step, tuple(target.scheme.values()))
     return StepLayers(plan=plan, definitions={c: llb.marshal(state) for c, _, state in layers},
@@ -181,7 +182,8 @@ def package_layers(plan: LayerPlan, base_state, target: TargetEnv, extra: bool, 
     states: dict[int, object] = {}
     for group in plan.execs:
         made = layerdefs.group_states(base_state, [plan.layers[i] for i in group], target,
-                                      [f"{i + 1}/{total}" for i in group], solver.downloads, sdists)
+                                      [f"{i + 1}/{total}" for i in group], solver.downloads, sdists,
+                                      solver.config.bytecode_cache)
         states.update(zip(group, made))
     return [(layer.context, layer.label, states[i]) for i, layer in enumerate(plan.layers)]
 
@@ -235,15 +237,16 @@ def other_layers(text: str, step, base: StageResult) -> int:
     return base.layers + instructions + bool(step.before) + bool(step.after)
 
 
-def project_layer(stage: StageResult, base_state, target: TargetEnv, locked, context: str, total: int
-                  ) -> list[tuple[str, str, object]]:
+def project_layer(stage: StageResult, base_state, target: TargetEnv, locked, context: str, total: int,
+                  bytecode_cache: bool = True) -> list[tuple[str, str, object]]:
     """The project itself (uv sync, poetry install), built from the stage: the step's last layer,
     as [(context, label, state)]."""
     if not (locked and locked.project):
         return []
     wheel = layerdefs.project_wheel_state(llb.from_definition(stage.definition), stage.env,
                                           locked.project_dir, locked.project)
-    layer = layerdefs.project_layer_state(base_state, wheel, target, f"{total}/{total} {locked.project}")
+    layer = layerdefs.project_layer_state(base_state, wheel, target, f"{total}/{total} {locked.project}",
+                                          bytecode_cache)
     return [(context, f"the project {locked.project}", layer)]
 
 

@@ -176,10 +176,33 @@ def replace_same(target: str, data: bytes) -> None:
     os.unlink(target)
 
 
+_BYTECODE: list = []  # the pyccache.BytecodeCache of --bytecode-cache, if given
+
+
 def compile_module(source: bytes, target: str, final: str) -> None:
     """target's __pycache__/*.pyc from its source, as py_compile makes it with CHECKED_HASH
-    invalidation (PEP 552), naming `final` (no dest prefix) in tracebacks. A module that does not
-    compile gets no .pyc (compileall's quiet behaviour: templates and Python 2 files ship in wheels)."""
+    invalidation (PEP 552), naming `final` (no dest prefix) in tracebacks, or the same bytes from
+    the bytecode cache. A module that does not compile gets no .pyc (compileall's quiet behaviour:
+    templates and Python 2 files ship in wheels)."""
+    import importlib.util
+
+    cache = _BYTECODE[0] if _BYTECODE else None
+    key = cache.key(final, source) if cache else None
+    data = cache.get(key) if cache else None
+    if data is None:
+        data = compiled(source, final)
+        if cache:
+            cache.put(key, data)
+    if not data:
+        return
+    pyc = importlib.util.cache_from_source(target)
+    make_dirs(os.path.dirname(pyc))
+    with open(pyc, "wb") as out:
+        out.write(data)
+
+
+def compiled(source: bytes, final: str) -> bytes:
+    """The .pyc bytes of a module's source; b"" when it does not compile."""
     import importlib.util
     import marshal
     import warnings
@@ -189,12 +212,9 @@ def compile_module(source: bytes, target: str, final: str) -> None:
             warnings.simplefilter("ignore")
             code = compile(source, final, "exec", dont_inherit=True, optimize=-1)
     except (SyntaxError, ValueError):
-        return
-    pyc = importlib.util.cache_from_source(target)
-    data = importlib.util.MAGIC_NUMBER + (0b11).to_bytes(4, "little") + importlib.util.source_hash(source)
-    make_dirs(os.path.dirname(pyc))
-    with open(pyc, "wb") as out:
-        out.write(data + marshal.dumps(code))
+        return b""
+    header = importlib.util.MAGIC_NUMBER + (0b11).to_bytes(4, "little") + importlib.util.source_hash(source)
+    return header + marshal.dumps(code)
 
 
 def project_name(source) -> str:
@@ -286,6 +306,7 @@ def parse_args(argv: list) -> argparse.Namespace:
     parser.add_argument("--layer", nargs="+", action="append", default=[], metavar=("DEST", "WHEEL"))
     parser.add_argument("--scheme-json", required=True)
     parser.add_argument("--interpreter", required=True)
+    parser.add_argument("--bytecode-cache", metavar="DIR", help="keep and reuse compiled modules in DIR")
     parser.add_argument("wheels", nargs="*")
     args = parser.parse_args(argv)
     if args.dest is not None:
@@ -329,6 +350,7 @@ def run(args: argparse.Namespace) -> int:
         scheme = load_scheme(args.scheme_json)
         max_bytes = max_wheel_bytes()
         layers = [(dest, [wheel_path(w) for w in wheels]) for dest, *wheels in args.layer]
+        _BYTECODE[:] = [bytecode_cache(args.bytecode_cache)] if args.bytecode_cache else []
         for _, wheels in layers:
             for wheel in wheels:
                 check_entries(wheel, max_bytes)
@@ -341,18 +363,34 @@ def run(args: argparse.Namespace) -> int:
     return install_each(layers, scheme, args.interpreter)
 
 
+def bytecode_cache(root: str):
+    """A pyccache.BytecodeCache at `root` (pyccache.py is next to __main__.py in installer.pyz)."""
+    try:
+        from . import pyccache
+    except ImportError:
+        import pyccache
+    return pyccache.BytecodeCache(root)
+
+
 def install_each(layers: list, scheme: dict, interpreter: str) -> int:
     """Each (dest, wheels) layer installed, then its times fixed; 1 at the first wheel that fails."""
+    cache = _BYTECODE[0] if _BYTECODE else None
     for dest, wheels in layers:
         os.makedirs(dest, exist_ok=True)
         for wheel in wheels:
             try:
+                if cache:
+                    cache.begin(os.path.basename(wheel).split("-")[0])
                 install_wheel(wheel, scheme, interpreter, dest)
+                if cache:
+                    cache.end()
             except Exception as exc:  # noqa: BLE001 - report any failure with the wheel's name
                 print("{}: cannot install {}: {}: {}".format(PROG, os.path.basename(wheel), type(exc).__name__,
                                                             exc), file=sys.stderr)
                 return 1
         normalize(dest)
+    if cache and cache.report():
+        print("{}: {}".format(PROG, cache.report()), file=sys.stderr)
     return 0
 
 

@@ -78,6 +78,9 @@ def _package_layers(ref: str) -> list[tuple[str, int, tuple[str, ...]]]:
 _DIST_INFO = re.compile(r"site-packages/([^/.][^/]*)\.dist-info(?:/|$)")
 
 
+_SERVED = re.compile(r"pylayers installer: bytecode of (\d+) of (\d+) modules from the cache")
+
+
 def _one_exec_ran(output: str, member: str) -> set[str]:
     """Only one install exec ran (CANCELED ones did not: BuildKit found their result cached): the
     one that writes the layer holding `member` (and the other small layers of its group); the
@@ -139,7 +142,12 @@ def test_one_pin_change_rebuilds_and_pushes_one_layer(docker_client, big):
     second = _push_with_requirements(workdir, f"{name}:v2", lambda text: text.replace("tiny123==1.0", "tiny123==1.1"))
     # the bucket layers install a few KB each: they share 8 install execs (plan.install_groups),
     # so tiny123's exec writes other layers too, which come out byte-identical (checked below)
-    assert len(_one_exec_ran(second.output, "tiny123 1.1")) > 1
+    mates = _one_exec_ran(second.output, "tiny123 1.1")
+    assert len(mates) > 1
+    # and it took the bytecode of the other layers' modules (and of tiny123's unchanged _salt.py)
+    # from the builder's cache mount, written by the first build (installer/pyccache.py)
+    (served, total), = [tuple(map(int, m)) for m in _SERVED.findall(second.output)]
+    assert 2 * (len(mates) - 1) < served < total, (served, total, mates)
     before, after = _package_layers(f"{name}:v1"), _package_layers(f"{name}:v2")
     changed = [(a, b) for a, b in zip(before, after) if a != b]
     assert len(before) == len(after) and len(changed) == 1, changed

@@ -75,3 +75,8 @@ def test_exec_groups_is_a_number_of_execs(value, groups):
 def test_a_bad_exec_groups_is_refused_naming_the_argument(value):
     with pytest.raises(FrontendError, match="PYLAYERS_EXEC_GROUPS='.*': expected a number of install execs"):
         config.from_opts({"build-arg:PYLAYERS_EXEC_GROUPS": value})
+
+
+@pytest.mark.parametrize("value, on", [("", True), ("1", True), ("0", False), ("off", False)])
+def test_the_bytecode_cache_is_on_unless_turned_off(value, on):
+    assert config.from_opts({"build-arg:PYLAYERS_BYTECODE_CACHE": value}).bytecode_cache is on

@@ -50,7 +50,8 @@ def test_the_project_is_built_with_network_and_installed_without():
     assert install["network"] == "NONE"
     assert install["meta"]["args"][:3] == ["/bin/sh", "-c", 'exec "$@" /wheels/project/*.whl']
     assert install["meta"]["args"][4:6] == ["/usr/bin/python3.13", "/pylayers"]
-    assert install["meta"]["args"][-2:] == ["--interpreter", "/opt/app/bin/python3"]
+    args = install["meta"]["args"]
+    assert args[args.index("--interpreter") + 1] == "/opt/app/bin/python3"
     names = json.loads(llb.to_json(llb.marshal(layer)))
     assert any(e["metadata"].get("description", {}).get("llb.customname") == "pylayers 3/3 lockapp (project)"
                for e in names)
@@ -123,3 +124,24 @@ def test_a_group_of_one_layer_is_that_layers_own_exec():
     layer = Layer("p-a", (wheel("a"),))
     (state,) = layerdefs.group_states(BASE, [layer], Target(), ["1/3"])
     assert llb.marshal(state) == llb.marshal(layerdefs.layer_state(BASE, layer, Target(), "1/3"))
+
+
+def test_every_install_exec_shares_the_bytecode_cache_mount_which_is_no_output():
+    layers = [Layer("p-a", (wheel("a"),)), Layer("p-b", (wheel("b"),))]
+    for state in (layerdefs.layer_state(BASE, layers[0], Target(), "1/2"),
+                  llb.merge(layerdefs.group_states(BASE, layers, Target(), ["1/2", "2/2"]))):
+        run = execs(state)[-1]
+        args = run["meta"]["args"]
+        assert args[args.index("--bytecode-cache") + 1] == layerdefs.BYTECODE_DIR
+        (cache,) = [m for m in run["mounts"] if m["dest"] == layerdefs.BYTECODE_DIR]
+        assert cache["mountType"] == "CACHE" and cache["cacheOpt"]["ID"] == layerdefs.BYTECODE_CACHE
+        assert int(cache.get("output", 0)) == -1
+
+
+def test_without_the_bytecode_cache_the_exec_has_no_cache_mount():
+    layers = [Layer("p-a", (wheel("a"),)), Layer("p-b", (wheel("b"),))]
+    for state in (layerdefs.layer_state(BASE, layers[0], Target(), "1/2", bytecode_cache=False),
+                  llb.merge(layerdefs.group_states(BASE, layers, Target(), ["1/2", "2/2"], bytecode_cache=False))):
+        run = execs(state)[-1]
+        assert "--bytecode-cache" not in run["meta"]["args"]
+        assert not [m for m in run["mounts"] if m.get("mountType") == "CACHE"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from types import MappingProxyType
+from types import MappingProxyType, SimpleNamespace
 
 import pytest
 
@@ -24,6 +24,7 @@ BASE = llb.image("localhost:5000/python:3.13-trixie")
 
 class Solver:
     downloads = None
+    config = SimpleNamespace(bytecode_cache=True)  # as by default: the cache mount in every install exec
 
 
 def wheel(name: str) -> PackageChoice:
