@@ -102,17 +102,19 @@ def project_layer_state(base: "llb.State", wheel_dir: "llb.State", target: Targe
     args = ("/bin/sh", "-c", 'exec "$@" /wheels/project/*.whl', "pylayers-install",
             *_installer_args(target, bytecode_cache=bytecode_cache))
     (layer,) = _install_exec(base, target, ("/out",), (llb.Mount("/wheels/project", wheel_dir, readonly=True),),
-                             args, f"pylayers {label} (project)", bytecode_cache)
+                             args, f"pylayers {label} (project)")
     return layer
 
 
 def _install_exec(base: "llb.State", target: TargetEnv, outs: Sequence[str], wheels: Sequence["llb.Mount"],
-                  args: Sequence[str], name: str, bytecode_cache: bool = True) -> tuple["llb.State", ...]:
+                  args: Sequence[str], name: str) -> tuple["llb.State", ...]:
     """An exec of the installer on `base`, without network, read-only but for an empty mount at
-    each of `outs` (and the bytecode cache): their states, in that order."""
+    each of `outs` (and the bytecode cache when `args` ask the installer for it): their states,
+    in that order."""
+    cache = (llb.Mount(BYTECODE_DIR, cache_id=BYTECODE_CACHE),) if "--bytecode-cache" in args else ()
     mounts = (*(llb.Mount(out, llb.scratch()) for out in outs),
               llb.Mount("/pylayers", installer_state(base, target.base_interpreter), readonly=True),
-              *((llb.Mount(BYTECODE_DIR, cache_id=BYTECODE_CACHE),) if bytecode_cache else ()), *wheels)
+              *cache, *wheels)
     run = base.run(args=args, env=INSTALL_ENV, cwd="/", network="none", readonly_root=True, mounts=mounts,
                    name=name)
     return tuple(run.mount_output(out) for out in outs)
@@ -279,7 +281,7 @@ def layer_state(base: "llb.State", layer: Layer, target: TargetEnv, step: str, d
     wheel_list, wheels = wheel_mounts(layer.packages, downloads, sdists)
     (state,) = _install_exec(base, target, ("/out",), wheel_list,
                              (*_installer_args(target, bytecode_cache=bytecode_cache), *wheels),
-                             f"pylayers {step} {layer.label} ({_tags(layer)})", bytecode_cache)
+                             f"pylayers {step} {layer.label} ({_tags(layer)})")
     return state
 
 
@@ -295,7 +297,7 @@ def group_states(base: "llb.State", layers: Sequence[Layer], target: TargetEnv, 
     for out, layer in zip(outs, layers):
         args += ["--layer", out, *(next(taken) for _ in layer.packages)]
     name = f"pylayers {'; '.join(f'{s} {layer.label}' for s, layer in zip(steps, layers))} (one exec, a layer each)"
-    return _install_exec(base, target, outs, wheel_list, args, name, bytecode_cache)
+    return _install_exec(base, target, outs, wheel_list, args, name)
 
 
 def _tags(layer: Layer) -> str:

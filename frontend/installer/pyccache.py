@@ -72,9 +72,9 @@ class BytecodeCache:
 
     def end(self) -> None:
         """The project's entries written, unless they are what the file already holds."""
-        path, entries = self.path, self.new
+        path, entries, old = self.path, self.new, self.old
         self.path, self.old, self.new = None, {}, {}
-        if path is None or not entries or entries == read_entries(path):
+        if path is None or not entries or entries == old:
             return
         payload = marshal.dumps(entries)
         temporary = "{}.{}-{}.tmp".format(path, os.getpid(), os.urandom(4).hex())

@@ -104,3 +104,8 @@ def test_entries_are_kept_per_project_and_rewritten_only_when_they_change(tmp_pa
     assert cache.get(key) == b"pyc" and cache.get(cache.key("/site/demo/b.py", b"A = 1\n")) is None
     cache.end()
     assert path.stat().st_mtime_ns == written and list(tmp_path.iterdir()) == [path]
+    cache.begin("demo-project")
+    other = cache.key("/site/demo/b.py", b"B = 2\n")
+    cache.put(other, b"pyc2")
+    cache.end()
+    assert pyccache.read_entries(str(path)) == {other: b"pyc2"}
