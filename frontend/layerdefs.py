@@ -288,15 +288,7 @@ def layer_state(base: "llb.State", layer: Layer, target: TargetEnv, step: str, d
 def group_states(base: "llb.State", layers: Sequence[Layer], target: TargetEnv, steps: Sequence[str],
                  downloads=None, sdists=None, bytecode_cache: bool = True) -> tuple["llb.State", ...]:
     """The states of `layers` installed by one exec, each into its own output (/out/<k>): the
-    same files as layer_state gives each. One layer: layer_state itself (the same LLB).
-
-    Each output is copied into an empty state, and that copy is the layer. A copy's cache key
-    takes its source's content (BuildKit's content-based cache of FileOp sources): when a pin
-    change runs the exec again, the layers of the other packages come out with the same files,
-    their copies are cache hits, and those layers are the snapshots already built, exported and
-    compressed; without the copy, the export compressed each of them again (the same bytes).
-    Only the changed package's layer is new. A layer's own exec needs no copy: it runs again only
-    when its layer changes."""
+    same files as layer_state gives each. One layer: layer_state itself (the same LLB)."""
     if len(layers) == 1:
         return (layer_state(base, layers[0], target, steps[0], downloads, sdists, bytecode_cache),)
     wheel_list, wheels = wheel_mounts([p for layer in layers for p in layer.packages], downloads, sdists)
@@ -305,9 +297,7 @@ def group_states(base: "llb.State", layers: Sequence[Layer], target: TargetEnv, 
     for out, layer in zip(outs, layers):
         args += ["--layer", out, *(next(taken) for _ in layer.packages)]
     name = f"pylayers {'; '.join(f'{s} {layer.label}' for s, layer in zip(steps, layers))} (one exec, a layer each)"
-    made = _install_exec(base, target, outs, wheel_list, args, name)
-    return tuple(llb.scratch().copy(out, "/", "/", name=f"pylayers {step} {layer.label}: its layer")
-                 for out, step, layer in zip(made, steps, layers))
+    return _install_exec(base, target, outs, wheel_list, args, name)
 
 
 def _tags(layer: Layer) -> str:

@@ -30,9 +30,7 @@ GROUP_BYTES, by the overlap check, with no wheel built from source and not volat
 install exec with the small layers of its group, sha256(context) mod EXEC_GROUPS, each layer
 still written to its own output: the same layers, the same bytes, far fewer execs. A pin change
 runs its group's exec again: the group's other layers come out with the same bytes (the same
-digests, nothing new to push or pull; each such layer is a copy of the exec's output, which
-BuildKit keys by content, so they are not even compressed again) at the cost of installing them
-again, a few small wheels.
+digests, nothing new to push or pull) at the cost of installing them again, a few small wheels.
 Past GROUP_LAYERS * EXEC_GROUPS small layers there is a group per GROUP_LAYERS of them (each
 layer's definition carries its whole exec; the delegated Solve carries them all, 4 MiB at most):
 a small layer added or removed there may change the number of groups, and every small layer's

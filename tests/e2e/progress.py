@@ -56,13 +56,6 @@ def layer_labels(name: str) -> list[str]:
     return [part.split(" ", 1)[1] for part in m.group(1).split("; ")] if m else []
 
 
-def layer_copies(output: str) -> dict[str, Vertex]:
-    """The copies that make the layers of a shared exec ("pylayers 5/14 idna 3.10: its layer",
-    layerdefs.group_states) by layer label."""
-    found = (re.match(r"^pylayers \d+/\d+ (.+): its layer$", v.name) for v in vertices(output))
-    return {m.group(1): v for m, v in zip(found, vertices(output)) if m}
-
-
 def rebuilt(output: str) -> set[str]:
     """The labels of the layers whose install exec ran (all of a shared exec's)."""
     return {label for label, v in package_steps(output).items() if v.ran}

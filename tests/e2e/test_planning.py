@@ -19,7 +19,7 @@ import pytest
 
 from .conftest import BASE_313, FRONTEND, REGISTRY, buildx, registry_manifest, remove_image, run
 from .localindex import serve
-from .progress import exec_mates, layer_copies, package_steps, rebuilt
+from .progress import exec_mates, package_steps, rebuilt
 
 N = 250
 NAMES = [f"tiny{i:03d}" for i in range(N)]
@@ -148,11 +148,6 @@ def test_one_pin_change_rebuilds_and_pushes_one_layer(docker_client, big):
     # from the builder's cache mount, written by the first build (installer/pyccache.py)
     (served, total), = [tuple(map(int, m)) for m in _SERVED.findall(second.output)]
     assert 2 * (len(mates) - 1) < served < total, (served, total, mates)
-    # the other layers' files are what they were: their copies are cache hits (BuildKit keys a
-    # copy by its source's content), so those layers are not exported and compressed again
-    copies = layer_copies(second.output)
-    assert mates <= set(copies) and [m for m in mates if copies[m].ran] == [
-        m for m in mates if "tiny123 1.1" in m.split(", ")], {m: copies[m] for m in mates}
     before, after = _package_layers(f"{name}:v1"), _package_layers(f"{name}:v2")
     changed = [(a, b) for a, b in zip(before, after) if a != b]
     assert len(before) == len(after) and len(changed) == 1, changed
