@@ -1,11 +1,12 @@
 """The wheel installer that runs inside the build, shipped to it as a deterministic zipapp.
 
-`installer_zipapp()` packs install.py as __main__ (and its pyccache.py beside it) together
-with the pure-Python `installer` package (pypa/installer) of this environment. Its bytes are
-part of every package layer's cache key, so they depend on nothing but those sources and the zlib of the frontend image: sorted
-entries, fixed times and modes, deflated at level 9. Deflating matters: the bytes travel inside
-every layer's LLB definition, and BuildKit takes at most 4 MiB of definitions in one Solve
-(stored, the installer alone made a 65-package step exceed it).
+`installer_zipapp()` packs install.py as __main__ (with wheelcheck.py and pyccache.py beside
+it) together with the pure-Python `installer` package (pypa/installer) of this environment. Its
+bytes are part of every package layer's cache key, so they depend on nothing but those sources
+and the zlib of the frontend image: sorted entries, fixed times and modes, deflated at level 9.
+Deflating matters: the bytes travel inside every layer's LLB definition, and BuildKit takes at
+most 4 MiB of definitions in one Solve (stored, the installer alone made a 65-package step
+exceed it).
 
 pypa/installer 1.x declares Python >= 3.10 only because its annotations use `X | None`, which
 3.9 evaluates at definition time; each vendored module therefore gets
@@ -32,7 +33,7 @@ def _files() -> dict[str, bytes]:
 
     here = Path(__file__).parent
     files = {"__main__.py": _slim((here / "install.py").read_bytes()),
-             "pyccache.py": _slim((here / "pyccache.py").read_bytes())}
+             **{name: _slim((here / name).read_bytes()) for name in ("pyccache.py", "wheelcheck.py")}}
     root = Path(installer.__file__).parent
     for path in root.rglob("*.py"):
         name = path.relative_to(root).as_posix()
