@@ -190,7 +190,9 @@ def package_layers(plan: LayerPlan, base_state, target: TargetEnv, extra: bool, 
 
 def install_work(plan: LayerPlan, sizes: Mapping[str, int], states: list) -> list[tuple[int, object]]:
     """(bytes installed, state) of each install exec of the plan, for prebuild: a shared exec's
-    layers as one merge (solving it runs the exec once)."""
+    layers as one merge (solving it runs the exec once). Not its first output alone: that saves a
+    vertex, yet the stage's merge then took 0.2-0.3 s more and a cold export 1.2 s more
+    (docs/benchmarks.md, "Tried after the 09:40 run")."""
     return [(sum(sizes.get(p.name, 0) for i in group for p in plan.layers[i].packages),
              llb.merge([states[i] for i in group], name=f"pylayers: {len(group)} layers of one install exec"))
             for group in plan.execs]
