@@ -104,7 +104,7 @@ def big(index, tmp_path_factory, docker_client):
     print(f"\n250 packages, first build: {result.seconds:.1f} s")
     docker_client.images.pull(f"{name}:v1")
     yield workdir, name, result
-    for tag in ("v1", "v2", "merge0"):  # a failed test may not have made them all
+    for tag in ("v1", "v2", "v3", "v4", "x", "merge0"):  # a failed test may not have made them all
         remove_image(docker_client, f"{name}:{tag}")
 
 
